@@ -1,0 +1,111 @@
+#include <filesystem>
+#include <iostream>
+#include <unistd.h>
+
+#include "cli.hpp"
+
+namespace appforge::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+/// Writes every bundle under a staging folder, then renames it into place: all or nothing.
+bool write_bundles(const std::string& out_dir, const std::vector<Bundle>& bundles, bool per_app, std::string& error) {
+    std::error_code ec;
+    fs::path target(out_dir);
+    if (fs::exists(target, ec) && !(fs::is_directory(target, ec) && fs::is_empty(target, ec))) {
+        error = out_dir + ": exists and is not an empty folder; refusing to overwrite";
+        return false;
+    }
+    fs::path stage = target;
+    stage += ".appforge-stage-" + std::to_string(::getpid());
+    fs::remove_all(stage, ec);
+    if (!fs::create_directories(stage, ec)) {
+        error = stage.string() + ": " + ec.message();
+        return false;
+    }
+    for (const auto& b : bundles) {
+        fs::path dir = per_app ? stage / b.appName : stage;
+        if (per_app && fs::exists(dir, ec)) {
+            error = "two requests render the app '" + b.appName + "'";
+            fs::remove_all(stage, ec);
+            return false;
+        }
+        fs::create_directories(dir, ec);
+        for (const auto& f : b.files)
+            if (!write_file_atomic((dir / f.path).string(), f.text, error)) {
+                fs::remove_all(stage, ec);
+                return false;
+            }
+    }
+    if (fs::exists(target, ec)) fs::remove(target, ec);
+    fs::rename(stage, target, ec);
+    if (ec) {
+        error = out_dir + ": " + ec.message();
+        fs::remove_all(stage, ec);
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+int cmd_render(int argc, char** argv) {
+    Args args = parse_args(argc, argv, 2, {"profile", "patterns", "out", "output"});
+    if (!args.errors.empty() || args.positional.empty()) {
+        for (const auto& e : args.errors) std::cerr << "appforge render: " << e << "\n";
+        std::cerr << "usage: appforge render FILE... [--profile P] [--patterns DIR] [--out DIR] [--output yaml|json]\n";
+        return kUnreadable;
+    }
+    std::string format = args.get("output").value_or("yaml");
+    auto engine = make_engine(args, std::cerr);
+    if (!engine) return kUnreadable;
+    auto out_dir = args.get("out");
+
+    int exit_code = kOk;
+    std::vector<Bundle> bundles;
+    std::string stream;
+    nlohmann::json json_out = nlohmann::json::array();
+    for (const auto& file : args.positional) {
+        std::string error;
+        auto text = read_input(file, error);
+        if (!text) {
+            std::cerr << file << ": " << error << "\n";
+            exit_code = kUnreadable;
+            continue;
+        }
+        auto r = engine->render_text(*text);
+        print_diagnostics(std::cerr, file, r.diagnostics);
+        if (!r.ok()) {
+            if (is_parse_failure(r.diagnostics)) exit_code = kUnreadable;
+            else if (exit_code == kOk) exit_code = kInvalid;
+            continue;
+        }
+        if (out_dir) {
+            bundles.push_back(std::move(*r.value));
+        } else if (format == "json") {
+            nlohmann::json files = nlohmann::json::array();
+            for (const auto& f : r.value->files) files.push_back({{"path", f.path}, {"content", f.text}});
+            json_out.push_back({{"file", file}, {"app", r.value->appName}, {"files", files}});
+        } else {
+            stream += r.value->stream();
+        }
+    }
+    // Nothing is written unless every request rendered.
+    if (exit_code != kOk) return exit_code;
+    if (out_dir) {
+        std::string error;
+        if (!write_bundles(*out_dir, bundles, args.positional.size() > 1, error)) {
+            std::cerr << "appforge render: " << error << "\n";
+            return kUnreadable;
+        }
+    } else if (format == "json") {
+        std::cout << json_out.dump(2) << "\n";
+    } else {
+        std::cout << stream;
+    }
+    return kOk;
+}
+
+}  // namespace appforge::cli

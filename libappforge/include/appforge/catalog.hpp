@@ -1,0 +1,97 @@
+// The pattern catalog: storage, ingress and backup patterns as data files with mustache templates.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "appforge/diagnostic.hpp"
+
+namespace appforge {
+
+/// The three dropdowns of the form; each pattern belongs to exactly one.
+enum class PatternKind { storage, ingress, backup };
+
+/// "storage", "ingress" or "backup".
+const char* to_string(PatternKind k);
+
+/// A mustache template parsed once at load; rendering only substitutes escaped values.
+class Template {
+public:
+    /// Parses the template; check error() before use.
+    Template(std::string source_name, std::string text, int first_line);
+    ~Template();
+    Template(const Template&) = delete;
+    Template& operator=(const Template&) = delete;
+
+    /// Empty when the template parsed; else a message naming the file and line.
+    const std::string& error() const { return error_; }
+    /// The template text as written by the pattern author.
+    const std::string& text() const { return text_; }
+    /// Renders with every value passed through the YAML double-quoted escape (thread-safe:
+    /// appforge's contexts hold no lambdas or partials, so rendering never mutates the template).
+    std::string render(const nlohmann::json& context) const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+    std::string text_;
+    std::string error_;
+};
+
+/// One manifest a pattern adds to the bundle (one Kubernetes object per file).
+struct PatternManifest {
+    std::string file;
+    std::shared_ptr<const Template> tmpl;
+};
+
+/// A pattern's metadata and compiled templates.
+struct Pattern {
+    PatternKind kind = PatternKind::storage;
+    std::string id;
+    std::string name;
+    std::string description;
+    std::vector<std::string> requiredFields;
+    bool persistent = false;  ///< storage: data survives the pod (volsync can back it up)
+    bool is_public = false;   ///< ingress: reachable from the internet
+    std::string volumeName;
+    std::shared_ptr<const Template> volume;  ///< storage: one pod volume entry (YAML mapping)
+    std::shared_ptr<const Template> env;     ///< storage: container env entries (YAML list)
+    std::vector<PatternManifest> manifests;
+    std::string source;  ///< where it was loaded from, for diagnostics
+    nlohmann::json document;  ///< the pattern file as parsed (for the Backstage form and docs)
+};
+
+/// An immutable-after-load set of patterns; later loads override earlier ids.
+class Catalog {
+public:
+    /// The patterns compiled into the library (libappforge/patterns/).
+    static Result<Catalog> builtin();
+
+    /// Adds or replaces patterns from "<dir>/{storage,ingress,backup}/<id>.yaml"; all problems
+    /// are returned and nothing is changed when any file is bad.
+    Diagnostics load_dir(const std::string& dir);
+
+    /// Adds or replaces one pattern from its file text; source_name appears in diagnostics.
+    Diagnostics add(const std::string& source_name, std::string_view text);
+
+    /// The pattern with that id, or nullptr.
+    const Pattern* find(PatternKind kind, const std::string& id) const;
+
+    /// Sorted ids of one kind, for "valid ids are ..." messages and the form's enum.
+    std::vector<std::string> ids(PatternKind kind) const;
+
+    /// All patterns of one kind in id order.
+    std::vector<const Pattern*> patterns(PatternKind kind) const;
+
+private:
+    std::map<std::string, std::shared_ptr<const Pattern>> storage_, ingress_, backup_;
+    std::map<std::string, std::shared_ptr<const Pattern>>& table(PatternKind k);
+    const std::map<std::string, std::shared_ptr<const Pattern>>& table(PatternKind k) const;
+};
+
+}  // namespace appforge

@@ -1,0 +1,58 @@
+// Semantic rules: everything about a request that JSON Schema cannot say, with exact messages.
+#pragma once
+
+#include <string>
+
+#include "appforge/catalog.hpp"
+#include "appforge/diagnostic.hpp"
+#include "appforge/model.hpp"
+#include "appforge/value_rules.hpp"
+
+namespace appforge {
+
+/// What a registry said about one image; transport problems are kept apart from "not found".
+struct ImageCheckResult {
+    enum class Outcome { found, not_found, unreachable, denied };
+    Outcome outcome = Outcome::found;
+    std::string detail;  ///< registry's words or the transport error, for the diagnostic
+};
+
+/// Looks an image up in its registry. The core only calls it; the network lives at the edge
+/// (CLI, Python) so the rules stay pure and a test can plug a fake.
+class ImageChecker {
+public:
+    virtual ~ImageChecker() = default;
+    /// Checks a normalised reference (docker.io/library/nginx:latest, never a short name).
+    virtual ImageCheckResult check(const rules::ImageRef& image) const = 0;
+};
+
+/// The data model's exact messages, shared by rules, tests and docs.
+namespace messages {
+inline constexpr const char* app_name = "App name must be lowercase alphanumeric with hyphens";
+inline constexpr const char* image_not_found = "Container image not found. Verify image name and registry access";
+inline constexpr const char* namespace_reserved = "Namespace is reserved. Choose a different namespace";
+inline constexpr const char* subpath_traversal = "Subpath must not contain relative directory references";
+inline constexpr const char* s3_credentials = "S3 credentials not configured in cluster";
+}  // namespace messages
+
+/// Semantic rules for an AppRequest (run after the schema; fields the schema rejected are
+/// absent and their rules are skipped). checker may be null: then only the image format is checked.
+Diagnostics check_app_request(const AppRequest& r, const ClusterProfile& profile, const Catalog& catalog,
+                              const ImageChecker* checker = nullptr);
+
+/// Semantic rules for a KomodoRequest.
+Diagnostics check_komodo_request(const KomodoRequest& r, const ClusterProfile& profile);
+
+/// Rules a profile must meet beyond its schema (zones are DNS names, NAS endpoints parse, ...).
+Diagnostics check_profile(const ClusterProfile& p);
+
+/// Status moves only pending -> success or pending -> failed; anything else is a diagnostic.
+Diagnostics check_status_transition(Status from, Status to);
+
+/// The hostname the Ingress will serve: the one given for the pattern's intent, else derived.
+std::string effective_host(const AppRequest& r, const ClusterProfile& profile, bool is_public);
+
+/// Splits "nfs://server[:port]" (or "server:/") into server and port; false when malformed.
+bool parse_nas_endpoint(const std::string& endpoint, std::string& server, int& port);
+
+}  // namespace appforge
