@@ -133,10 +133,12 @@ std::string type_words(const json& type) {
     return out.empty() ? "another type" : out;
 }
 
+/// valijson puts the offending name in the last '...' of its message (earlier quotes name keywords).
 std::string between_quotes(const std::string& s) {
-    auto a = s.find('\'');
     auto b = s.rfind('\'');
-    if (a == std::string::npos || b == a) return {};
+    if (b == std::string::npos || b == 0) return {};
+    auto a = s.rfind('\'', b - 1);
+    if (a == std::string::npos) return {};
     return s.substr(a + 1, b - a - 1);
 }
 
@@ -171,10 +173,35 @@ Diagnostics JsonSchema::validate(const json& document, const std::string& pointe
             diag.code = "schema.required";
             diag.message = "required field '" + name + "' is missing";
         } else if (starts_with(d, "Object contains a property that could not be validated")) {
-            std::string name = between_quotes(d);
-            tokens.push_back(name);
-            diag.code = "schema.unknown_field";
-            diag.message = "unknown field '" + name + "' (not part of " + title_ + "; check the spelling)";
+            // valijson names only the first unknown key of an object: list every one of them.
+            std::vector<std::string> names{between_quotes(d)};
+            const json* s = schema_at(impl_->document, document, tokens);
+            const json* obj = &document;
+            for (const auto& t : tokens) {
+                if (obj->is_object() && obj->contains(t)) obj = &(*obj)[t];
+                else if (obj->is_array()) {
+                    std::size_t i = 0;
+                    try { i = std::stoul(t); } catch (...) { break; }
+                    if (i < obj->size()) obj = &(*obj)[i];
+                }
+            }
+            if (s && s->contains("properties") && !s->contains("patternProperties") && obj->is_object()) {
+                names.clear();
+                for (auto it = obj->begin(); it != obj->end(); ++it)
+                    if (!(*s)["properties"].contains(it.key())) names.push_back(it.key());
+            }
+            for (const auto& name : names) {
+                auto t = tokens;
+                t.push_back(name);
+                std::string path = to_pointer(pointer_prefix, t);
+                bool dup = false;
+                for (const auto& e : out) dup = dup || (e.path == path && e.code == "schema.unknown_field");
+                if (dup) continue;
+                out.push_back(Diagnostic{path, "schema.unknown_field",
+                                         "unknown field '" + name + "' (not part of " + title_ + "; check the spelling)",
+                                         Severity::error});
+            }
+            continue;
         } else if (starts_with(d, "Value type not permitted")) {
             diag.code = "schema.type";
             const json* s = schema_at(impl_->document, document, tokens);

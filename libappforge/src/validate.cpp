@@ -1,6 +1,7 @@
 #include "appforge/validate.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace appforge {
 
@@ -255,12 +256,15 @@ Diagnostics check_app_request(const AppRequest& r, const ClusterProfile& profile
         if (p.size() > kMaxField) {
             s.error("/storageConfig/nasSubpath", "storage.nasSubpath.length",
                     "nasSubpath is " + std::to_string(p.size()) + " characters; at most 4096 are allowed");
-        } else if (auto why = rules::subpath_problem(p)) {
-            bool traversal = why->find("..") != std::string::npos || why->find("travers") != std::string::npos ||
-                             why->find("%2e") != std::string::npos;
+        } else {
+            // The data model's rule ("must not contain ..") wins over the finer reasons, and
+            // percent-encoded dots are the same traversal in disguise.
+            std::string lower;
+            for (char ch : p) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
+            bool traversal = p.find("..") != std::string::npos || lower.find("%2e") != std::string::npos;
             if (traversal)
                 s.error("/storageConfig/nasSubpath", "storage.nasSubpath.traversal", messages::subpath_traversal);
-            else
+            else if (auto why = rules::subpath_problem(p))
                 s.error("/storageConfig/nasSubpath", "storage.nasSubpath.format", "Subpath is not usable: " + *why);
         }
     }

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Set-up on a fresh Debian 12 machine: installs what is missing, builds appforge, and runs the
+# main job on the shipped example requests (validate all, render the GitOps ones, print the
+# Komodo payload of the NAS one). `tools/setup.sh --deps-only` stops after installing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  cmake ninja-build g++ make pkg-config git python3 python3-venv python3-pip
+  libyaml-cpp-dev nlohmann-json3-dev libvalijson-dev libkainjow-mustache-dev catch2 pybind11-dev
+  libcurl4-openssl-dev libbenchmark-dev docker-registry clang libclang-rt-14-dev
+)
+PIP_PACKAGES=(pytest pyyaml)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if ! python3 -c "import pytest, yaml" 2>/dev/null; then
+  python3 -m pip install -q "${PIP_PACKAGES[@]}"
+fi
+command -v kubectl >/dev/null || echo "setup: warning: kubectl not found; the kustomize tests need it" >&2
+
+[ "${1:-}" = "--deps-only" ] && exit 0
+
+BUILD_DIR=${BUILD_DIR:-build}
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD_DIR"
+[ "${1:-}" = "--build-only" ] && exit 0
+
+# The main job: every shipped request through the engine.
+CLI="$BUILD_DIR/cli/appforge"
+OUT=${OUT:-_out}
+rm -rf "$OUT"
+mkdir -p "$OUT"
+"$CLI" validate examples/requests/*
+for f in examples/requests/*; do
+  if grep -q komodoRequest "$f"; then
+    "$CLI" komodo payload "$f" > "$OUT/$(basename "${f%.*}").komodo.json" 2>/dev/null || true
+  else
+    "$CLI" render "$f" --out "$OUT/$(basename "${f%.*}")"
+  fi
+done
+echo "setup: rendered bundles and payloads are in $OUT/:"
+find "$OUT" -type f | sort

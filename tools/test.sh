@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing, builds, then the C++/C suite (ctest), the CLI and
+# real-tool integration tests (pytest: kubectl, git, docker-registry, a loopback Komodo), the
+# Python package, the examples against an installed tree, sanitizers, fuzz and bench smoke runs.
+# Ends with one "N passed, N failed" line over the stages.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+export BUILD_DIR=${BUILD_DIR:-build}
+
+tools/setup.sh --deps-only || { echo "setup failed"; exit 1; }
+
+passed=0; failed=0; failures=()
+stage() {
+  local name=$1; shift
+  local t0=$SECONDS
+  echo "=== $name"
+  if "$@"; then
+    passed=$((passed + 1)); echo "=== $name: ok ($((SECONDS - t0)) s)"
+  else
+    failed=$((failed + 1)); failures+=("$name"); echo "=== $name: FAILED ($((SECONDS - t0)) s)"
+  fi
+}
+
+build() {
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAPPFORGE_BUILD_TESTS=ON >/dev/null &&
+    cmake --build "$BUILD_DIR"
+}
+stage "build" build || true
+[ "$failed" -eq 0 ] || { echo "0 passed, 1 failed"; exit 1; }
+
+export APPFORGE_CLI="$ROOT/$BUILD_DIR/cli/appforge"
+export APPFORGE_SOURCE_DIR="$ROOT"
+stage "ctest" ctest --test-dir "$BUILD_DIR" --output-on-failure -j2
+stage "integration (pytest)" python3 -m pytest -q tests/integration
+for script in tools/examples-test.sh tools/python-wheel-test.sh tools/ci-sanitizers.sh tools/ci-fuzz-smoke.sh tools/ci-bench-smoke.sh; do
+  [ -x "$script" ] && stage "$(basename "$script" .sh)" "$script"
+done
+
+echo
+[ ${#failures[@]} -eq 0 ] || echo "failed stages: ${failures[*]}"
+echo "stages: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
