@@ -46,5 +46,11 @@ bool write_file_atomic(const std::string& path, const std::string& text, std::st
 
 int cmd_validate(int argc, char** argv);
 int cmd_render(int argc, char** argv);
+int cmd_test_patterns(int argc, char** argv);
+int cmd_diff(int argc, char** argv);
+int cmd_backstage_template(int argc, char** argv);
+int cmd_komodo(int argc, char** argv);
+int cmd_plan(int argc, char** argv);
+int cmd_apply(int argc, char** argv);
 
 }  // namespace appforge::cli

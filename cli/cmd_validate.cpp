@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "cli.hpp"
+#include "net/registry.hpp"
 
 namespace appforge::cli {
 
@@ -8,7 +9,7 @@ int cmd_validate(int argc, char** argv) {
     Args args = parse_args(argc, argv, 2, {"profile", "patterns", "output"});
     if (!args.errors.empty() || args.positional.empty()) {
         for (const auto& e : args.errors) std::cerr << "appforge validate: " << e << "\n";
-        std::cerr << "usage: appforge validate FILE... [--profile P] [--patterns DIR] [--output text|json]\n";
+        std::cerr << "usage: appforge validate FILE... [--profile P] [--patterns DIR] [--output text|json] [--check-images]\n";
         return kUnreadable;
     }
     std::string format = args.get("output").value_or("text");
@@ -18,6 +19,9 @@ int cmd_validate(int argc, char** argv) {
     }
     auto engine = make_engine(args, std::cerr);
     if (!engine) return kUnreadable;
+    // --check-images asks each image's registry (APPFORGE_INSECURE_REGISTRIES: plain-http hosts).
+    std::optional<net::RegistryImageChecker> registry;
+    if (args.has("check-images")) registry.emplace();
 
     int exit_code = kOk;
     nlohmann::json all = nlohmann::json::array();
@@ -30,7 +34,7 @@ int cmd_validate(int argc, char** argv) {
             ds.push_back(Diagnostic{"", "io.read", error, Severity::error});
             exit_code = kUnreadable;
         } else {
-            CheckedRequest c = engine->check(*text);
+            CheckedRequest c = engine->check(*text, registry ? &*registry : nullptr);
             ds = c.diagnostics;
             if (is_parse_failure(ds)) exit_code = kUnreadable;
             else if (has_errors(ds) && exit_code == kOk) exit_code = kInvalid;
@@ -48,7 +52,7 @@ int cmd_validate(int argc, char** argv) {
     }
     if (format == "json") std::cout << all.dump(2) << "\n";
     std::cerr << "appforge validate: " << valid << " of " << args.positional.size()
-              << " file(s) valid (image check: format only)\n";
+              << " file(s) valid (image check: " << (registry ? "registry" : "format only") << ")\n";
     return exit_code;
 }
 

@@ -13,9 +13,21 @@ struct Command {
 };
 
 const Command kCommands[] = {
-    {"validate", appforge::cli::cmd_validate, "validate FILE... [--profile P] [--patterns DIR] [--output text|json]"},
+    {"validate", appforge::cli::cmd_validate, "validate FILE... [--profile P] [--patterns DIR] [--output text|json] [--check-images]"},
     {"render", appforge::cli::cmd_render,
      "render FILE... [--profile P] [--patterns DIR] [--out DIR] [--output yaml|json]"},
+    {"plan", appforge::cli::cmd_plan,
+     "plan FILE --repo PATH [--profile P] [--patterns DIR] [--output text|json]"},
+    {"apply", appforge::cli::cmd_apply,
+     "apply FILE --repo PATH [--profile P] [--patterns DIR] [--audit-log FILE]"},
+    {"komodo", appforge::cli::cmd_komodo,
+     "komodo payload|compose|deploy FILE [--profile P] [--url URL] [--server NAME] [--timeout S] [--poll-interval S]"},
+    {"test-patterns", appforge::cli::cmd_test_patterns,
+     "test-patterns CASES_DIR [--patterns DIR] [--profile P] [--update]"},
+    {"diff", appforge::cli::cmd_diff, "diff [--patterns OLD] --patterns-new NEW [--profile P] REQUEST..."},
+    {"backstage-template", appforge::cli::cmd_backstage_template,
+     "backstage-template [--profile P] [--patterns DIR] [--workflow gitops|nas] [--out DIR] [--output yaml|json] "
+     "[--form-schema]"},
 };
 
 void usage(std::ostream& out) {

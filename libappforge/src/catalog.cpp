@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 #include <kainjow/mustache.hpp>
 
@@ -29,9 +31,22 @@ const char* to_string(PatternKind k) {
 // ---------------------------------------------------------------------------------------------
 // Template
 
+namespace {
+
+/// A template rendered once for one shape of context, with marker values, and parsed.
+struct Skeleton {
+    bool fast = false;       ///< false: contexts of this shape always take the slow path
+    std::vector<json> docs;  ///< strings hold markers where the values go
+};
+
+}  // namespace
+
 struct Template::Impl {
     explicit Impl(const std::string& text) : m(text) {}
     mus::mustache m;
+    bool fast_ok = false;  ///< the template text cannot be confused with the markers
+    std::mutex mu;         ///< guards skeletons
+    std::unordered_map<std::string, std::shared_ptr<const Skeleton>> skeletons;  ///< by context shape
 };
 
 namespace {
@@ -115,7 +130,38 @@ mus::data to_data(const json& v) {
 
 }  // namespace
 
+namespace {
+
+/// kainjow copies every section's inner text into the section, so nesting costs depth x size:
+/// 20k nested sections took 2 GB before the parser finished (hostile-corpus finding). Patterns need
+/// a few levels; the scan runs before kainjow sees the text. Delimiter changes would hide tags
+/// from the scan (and the lint forbids them anyway).
+std::string section_nesting_problem(const std::string& text) {
+    constexpr int kMaxDepth = 16;
+    int depth = 0;
+    for (std::size_t i = text.find("{{"); i != std::string::npos; i = text.find("{{", i + 2)) {
+        std::size_t j = i + 2;
+        while (j < text.size() && text[j] == ' ') ++j;
+        if (j >= text.size()) break;
+        if (text[j] == '=') return "delimiter changes ({{=...=}}) are not allowed in patterns";
+        if (text[j] == '#' || text[j] == '^') {
+            if (++depth > kMaxDepth)
+                return "sections nest deeper than " + std::to_string(kMaxDepth) + " levels";
+        } else if (text[j] == '/' && depth > 0) {
+            --depth;
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
 Template::Template(std::string source_name, std::string text, int first_line) : text_(std::move(text)) {
+    if (auto why = section_nesting_problem(text_); !why.empty()) {
+        impl_.reset(new Impl(std::string()));
+        error_ = source_name + ":" + std::to_string(first_line) + ": template does not parse: " + why;
+        return;
+    }
     impl_.reset(new Impl(text_));
     if (!impl_->m.is_valid()) {
         error_ = source_name + ":" + std::to_string(first_line) + ": template does not parse: " + impl_->m.error_message();
@@ -123,6 +169,7 @@ Template::Template(std::string source_name, std::string text, int first_line) : 
     }
     impl_->m.set_custom_escape([](const std::string& s) { return yaml_double_quoted_body(s); });
     error_ = lint_template(text_, source_name, first_line);
+    impl_->fast_ok = error_.empty() && text_.find_first_of("\\\x01\x02") == std::string::npos;
 }
 
 Template::~Template() = default;
@@ -130,6 +177,226 @@ Template::~Template() = default;
 std::string Template::render(const json& context) const {
     // kainjow's render is not const, but with plain data (no lambdas/partials) it only reads.
     return const_cast<mus::mustache&>(impl_->m).render(to_data(context));
+}
+
+// The fast path. A marker "\x01<path>\x02" stands for a context value. The YAML escape turns
+// the marker bytes into the text \x01 ... \x02; inside a double-quoted scalar YAML turns that
+// back into the bytes, anywhere else (plain scalars: the numeric variables) it stays text. So
+// after parsing, a byte marker is a quoted slot and a text marker is a plain slot. Values are
+// limited to printable ASCII (quoted) and digits (plain), where escape + parse is the identity
+// and YAML reads digits as an unsigned integer; each shape is also proven against the slow path
+// once before it is used.
+namespace {
+
+constexpr char kOpen = '\x01';
+constexpr char kClose = '\x02';
+constexpr std::size_t kMaxFastValue = 1024;
+constexpr std::size_t kMaxSkeletons = 256;
+const std::string kOpenText = "\\x01";
+const std::string kCloseText = "\\x02";
+
+/// Appends the shape of a context (keys, types, truthiness) to sig and, when shadow is given,
+/// builds the marker context; false when a key or value is outside what the fast path handles.
+bool context_shape(const json& v, std::string& path, std::string& sig, json* shadow) {
+    switch (v.type()) {
+        case json::value_t::object: {
+            sig += '{';
+            if (shadow) *shadow = json::object();
+            for (auto it = v.begin(); it != v.end(); ++it) {
+                const std::string& k = it.key();
+                if (k.empty()) return false;
+                for (char c : k)
+                    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+                        return false;
+                std::size_t mark = path.size();
+                if (!path.empty()) path += '.';
+                path += k;
+                sig += k;
+                sig += ':';
+                bool ok = context_shape(*it, path, sig, shadow ? &(*shadow)[k] : nullptr);
+                path.resize(mark);
+                if (!ok) return false;
+            }
+            sig += '}';
+            return true;
+        }
+        case json::value_t::string:  // the alphabet is checked where a value is substituted
+            if (v.get_ref<const std::string&>().size() > kMaxFastValue) return false;
+            sig += 's';
+            break;
+        case json::value_t::number_integer:
+        case json::value_t::number_unsigned: sig += 'n'; break;
+        case json::value_t::boolean: sig += v.get<bool>() ? 't' : 'f'; return shadow ? (*shadow = v, true) : true;
+        case json::value_t::null: sig += 'z'; return shadow ? (*shadow = v, true) : true;
+        default: return false;  // lists iterate sections; floats print in many ways
+    }
+    if (shadow) *shadow = std::string(1, kOpen) + path + kClose;
+    sig += ',';
+    return true;
+}
+
+/// The text mustache substitutes for the value at a dotted path (strings as is, integers dumped).
+const json* value_at(const json& ctx, std::string_view path) {
+    const json* cur = &ctx;
+    while (true) {
+        std::size_t dot = path.find('.');
+        std::string_view k = path.substr(0, dot);
+        if (!cur->is_object()) return nullptr;
+        auto it = cur->find(std::string(k));
+        if (it == cur->end()) return nullptr;
+        cur = &*it;
+        if (dot == std::string_view::npos) return cur;
+        path.remove_prefix(dot + 1);
+    }
+}
+
+bool value_text(const json& ctx, std::string_view path, std::string& out) {
+    const json* v = value_at(ctx, path);
+    if (!v) return false;
+    if (v->is_string()) {
+        // Printable ASCII only: there the YAML escape followed by parsing is the identity.
+        const std::string& s = v->get_ref<const std::string&>();
+        for (char c : s)
+            if (c < 0x20 || c > 0x7e) return false;
+        out += s;
+    } else if (v->is_number_integer()) {
+        out += v->dump();
+    }
+    else return false;
+    return true;
+}
+
+/// One skeleton string with its values filled in; false when the result is not provably what
+/// parsing the rendered text would give.
+bool fill_string(const std::string& s, const json& ctx, json& out) {
+    if (s.find(kOpenText) != std::string::npos) {
+        // A plain slot: only a whole scalar holding one numeric value.
+        if (s.size() < 8 || s.compare(0, 4, kOpenText) != 0 || s.compare(s.size() - 4, 4, kCloseText) != 0) return false;
+        std::string digits;
+        if (!value_text(ctx, std::string_view(s).substr(4, s.size() - 8), digits)) return false;
+        if (digits.empty() || digits.size() > 18) return false;
+        for (char c : digits)
+            if (c < '0' || c > '9') return false;
+        out = static_cast<std::uint64_t>(std::strtoull(digits.c_str(), nullptr, 10));
+        return true;
+    }
+    if (s.find(kOpen) == std::string::npos) {
+        out = s;
+        return true;
+    }
+    std::string r;
+    r.reserve(s.size() + 32);
+    std::size_t i = 0;
+    while (i < s.size()) {
+        std::size_t a = s.find(kOpen, i);
+        if (a == std::string::npos) {
+            r.append(s, i, std::string::npos);
+            break;
+        }
+        std::size_t b = s.find(kClose, a + 1);
+        if (b == std::string::npos) return false;
+        r.append(s, i, a - i);
+        if (!value_text(ctx, std::string_view(s).substr(a + 1, b - a - 1), r)) return false;
+        i = b + 1;
+    }
+    out = std::move(r);
+    return true;
+}
+
+bool fill(const json& skel, const json& ctx, json& out) {
+    switch (skel.type()) {
+        case json::value_t::string: return fill_string(skel.get_ref<const std::string&>(), ctx, out);
+        case json::value_t::array: {
+            out = json::array();
+            out.get_ref<json::array_t&>().reserve(skel.size());
+            for (const auto& e : skel) {
+                json v;
+                if (!fill(e, ctx, v)) return false;
+                out.push_back(std::move(v));
+            }
+            return true;
+        }
+        case json::value_t::object: {
+            out = json::object();
+            for (auto it = skel.begin(); it != skel.end(); ++it) {
+                json key;
+                if (!fill_string(it.key(), ctx, key) || !key.is_string()) return false;
+                // YAML caps implicit keys at 1024 characters: long ones get the parser's verdict.
+                if (key.get_ref<const std::string&>().size() > 256) return false;
+                json v;
+                if (!fill(*it, ctx, v)) return false;
+                // Two keys that only differ by their values: the slow path reports the duplicate.
+                if (!out.emplace(key.get<std::string>(), std::move(v)).second) return false;
+            }
+            return true;
+        }
+        default: out = skel; return true;
+    }
+}
+
+bool fill_all(const std::vector<json>& docs, const json& ctx, std::vector<json>& out) {
+    out.clear();
+    out.reserve(docs.size());
+    for (const auto& d : docs) {
+        json v;
+        if (!fill(d, ctx, v)) return false;
+        out.push_back(std::move(v));
+    }
+    return true;
+}
+
+std::size_t count_of(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (std::size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
+    return n;
+}
+
+}  // namespace
+
+Result<std::vector<json>> Template::render_documents(const json& context, const ParseLimits& limits) const {
+    std::string sig;
+    std::string path;
+    if (!impl_->fast_ok || !context.is_object() || !context_shape(context, path, sig, nullptr))
+        return parse_documents(render(context), limits);
+    sig += '|' + std::to_string(limits.max_bytes) + ',' + std::to_string(limits.max_depth) + ',' +
+           std::to_string(limits.max_nodes) + ',' + std::to_string(limits.max_documents);
+    std::shared_ptr<const Skeleton> sk;
+    {
+        std::lock_guard<std::mutex> lock(impl_->mu);
+        auto it = impl_->skeletons.find(sig);
+        if (it != impl_->skeletons.end()) sk = it->second;
+    }
+    if (!sk) {
+        auto built = std::make_shared<Skeleton>();
+        json shadow;
+        path.clear();
+        std::string ignored;
+        context_shape(context, path, ignored, &shadow);
+        std::string text = render(shadow);
+        auto parsed = parse_documents(text, limits);
+        // Escaped values are at most twice their length: stay far inside the size limit.
+        std::size_t slots = count_of(text, kOpenText);
+        if (parsed.ok() && text.size() + slots * 2 * kMaxFastValue <= limits.max_bytes) {
+            built->docs = std::move(*parsed.value);
+            auto slow = parse_documents(render(context), limits);
+            std::vector<json> mine;
+            // A value outside the alphabet says nothing about the shape: answer slowly, cache nothing.
+            if (!fill_all(built->docs, context, mine)) return slow;
+            built->fast = slow.ok() && mine == *slow.value;
+        }
+        sk = built;
+        std::lock_guard<std::mutex> lock(impl_->mu);
+        if (impl_->skeletons.size() < kMaxSkeletons) impl_->skeletons.emplace(sig, sk);
+    }
+    if (sk->fast) {
+        Result<std::vector<json>> out;
+        std::vector<json> docs;
+        if (fill_all(sk->docs, context, docs)) {
+            out.value = std::move(docs);
+            return out;
+        }
+    }
+    return parse_documents(render(context), limits);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <sstream>
 
 #include <yaml-cpp/eventhandler.h>
@@ -69,6 +70,14 @@ bool is_null_word(std::string_view s) { return s.empty() || s == "~" || s == "nu
 bool is_true_word(std::string_view s) { return s == "true" || s == "True" || s == "TRUE"; }
 bool is_false_word(std::string_view s) { return s == "false" || s == "False" || s == "FALSE"; }
 
+/// A number too large for a double (1e309, 400 digits) stays text: JSON cannot hold infinity,
+/// and an inf would be written back as null (found by fuzzing); the schema reports the type.
+json finite_or_text(const std::string& v) {
+    double d = std::strtod(v.c_str(), nullptr);
+    if (!std::isfinite(d)) return v;
+    return d;
+}
+
 /// Resolves a plain scalar under the YAML 1.2 core schema (what JSON-minded users expect).
 json resolve_plain(const std::string& v) {
     if (is_null_word(v)) return nullptr;
@@ -90,13 +99,13 @@ json resolve_plain(const std::string& v) {
             unsigned long long x = std::strtoull(std::string(body).c_str(), nullptr, 10);
             if (errno != ERANGE) return x;
         }
-        return std::strtod(v.c_str(), nullptr);
+        return finite_or_text(v);
     }
     if (s.size() > 2 && s[0] == '0' && s[1] == 'x' && all_digits(s.substr(2), is_hex) && s.size() <= 18)
         return std::strtoull(v.c_str() + 2, nullptr, 16);
     if (s.size() > 2 && s[0] == '0' && s[1] == 'o' && all_digits(s.substr(2), is_oct) && s.size() <= 23)
         return std::strtoull(v.c_str() + 2, nullptr, 8);
-    if (is_core_float(s)) return std::strtod(v.c_str(), nullptr);
+    if (is_core_float(s)) return finite_or_text(v);
     if (s == ".inf" || s == ".Inf" || s == ".INF" || s == "+.inf" || s == "+.Inf" || s == "+.INF" ||
         s == "-.inf" || s == "-.Inf" || s == "-.INF" || s == ".nan" || s == ".NaN" || s == ".NAN")
         return v;  // JSON cannot hold them; keep the text so a schema reports a type error
@@ -239,6 +248,106 @@ private:
     std::size_t nodes_ = 0;
 };
 
+/// The common shape of a hand-written request or profile: block mappings of "key: scalar" lines
+/// in ASCII, comments and blank lines. Reads it without yaml-cpp (a 15-line request costs ~50 us
+/// there) and returns nothing for anything else (lists, flow style, escapes, anchors, tags,
+/// multi-line scalars, duplicate keys, odd indentation), which then takes the full parser, so
+/// the result and every diagnostic stay exactly yaml-cpp's.
+std::optional<json> parse_simple_block(std::string_view text, const ParseLimits& limits) {
+    struct Frame {
+        std::size_t indent;
+        json* map;
+    };
+    json root = json::object();
+    std::vector<Frame> stack;
+    json* pending = nullptr;  // a key whose value is on the following lines (a map) or empty (null)
+    std::size_t pending_indent = 0;
+    std::size_t nodes = 1;
+    std::size_t pos = 0;
+    bool any = false;
+    auto is_key_char = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    };
+    while (pos < text.size()) {
+        std::size_t eol = text.find('\n', pos);
+        if (eol == std::string_view::npos) eol = text.size();
+        std::string_view line = text.substr(pos, eol - pos);
+        pos = eol + 1;
+        if (line.size() > 512) return std::nullopt;  // yaml-cpp caps implicit keys at 1024 chars
+        for (char c : line)
+            if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) return std::nullopt;
+        std::size_t indent = line.find_first_not_of(' ');
+        if (indent == std::string_view::npos || line[indent] == '#') continue;  // blank or comment
+        std::string_view rest = line.substr(indent);
+        char first = rest[0];
+        if (!((first >= 'a' && first <= 'z') || (first >= 'A' && first <= 'Z') || first == '_')) return std::nullopt;
+        std::size_t k = 0;
+        while (k < rest.size() && is_key_char(rest[k])) ++k;
+        if (k >= rest.size() || rest[k] != ':' || (k + 1 < rest.size() && rest[k + 1] != ' ')) return std::nullopt;
+        std::string key(rest.substr(0, k));
+        if (is_null_word(key) || is_true_word(key) || is_false_word(key)) return std::nullopt;
+        // Place the line: open the pending map, or find the map at this indentation.
+        if (!any) {
+            stack.push_back(Frame{indent, &root});
+            any = true;
+        } else if (pending && indent > pending_indent) {
+            *pending = json::object();
+            stack.push_back(Frame{indent, pending});
+            pending = nullptr;
+        } else {
+            pending = nullptr;
+            while (!stack.empty() && stack.back().indent > indent) stack.pop_back();
+            if (stack.empty() || stack.back().indent != indent) return std::nullopt;
+        }
+        if (stack.size() >= static_cast<std::size_t>(limits.max_depth)) return std::nullopt;
+        json& map = *stack.back().map;
+        if (map.contains(key)) return std::nullopt;
+        nodes += 2;
+        if (nodes > limits.max_nodes) return std::nullopt;
+        json& slot = map[key];  // null until a value or a nested map arrives
+        std::string_view v = rest.substr(k + 1);
+        std::size_t b = v.find_first_not_of(' ');
+        if (b == std::string_view::npos || v[b] == '#') {
+            if (b != std::string_view::npos && b == 0) return std::nullopt;
+            pending = &slot;
+            pending_indent = indent;
+            continue;
+        }
+        v.remove_prefix(b);
+        std::string_view tail;
+        if (v[0] == '"' || v[0] == '\'') {
+            std::size_t close = v.find(v[0], 1);
+            if (close == std::string_view::npos) return std::nullopt;
+            std::string_view body = v.substr(1, close - 1);
+            if (body.find('\\') != std::string_view::npos) return std::nullopt;
+            if (v[0] == '\'' && close + 1 < v.size() && v[close + 1] == '\'') return std::nullopt;
+            slot = std::string(body);
+            tail = v.substr(close + 1);
+            std::size_t t = tail.find_first_not_of(' ');
+            if (t != std::string_view::npos && !(tail[t] == '#' && t > 0)) return std::nullopt;
+            continue;
+        }
+        static const std::string_view indicators = "-?:,[]{}#&*!|>'\"%@`";
+        if (indicators.find(v[0]) != std::string_view::npos) return std::nullopt;
+        std::size_t end = v.size();
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            char c = v[i];
+            if (c == '#') {
+                if (v[i - 1] != ' ') return std::nullopt;
+                end = i;
+                break;
+            }
+            if (c == ':' && (i + 1 == v.size() || v[i + 1] == ' ')) return std::nullopt;
+            if (c == '[' || c == ']' || c == '{' || c == '}' || c == '\'' || c == '"' || c == '\\') return std::nullopt;
+        }
+        std::string_view plain = v.substr(0, end);
+        while (!plain.empty() && plain.back() == ' ') plain.remove_suffix(1);
+        slot = resolve_plain(std::string(plain));
+    }
+    if (!any) return std::nullopt;
+    return root;
+}
+
 }  // namespace
 
 Result<std::vector<json>> parse_documents(std::string_view text, const ParseLimits& limits) {
@@ -253,6 +362,13 @@ Result<std::vector<json>> parse_documents(std::string_view text, const ParseLimi
     if (std::memchr(text.data(), '\0', text.size()) != nullptr)
         return fail("parse.nul", "document contains a NUL byte");
     if (!rules::is_valid_utf8(text)) return fail("parse.utf8", "document is not valid UTF-8");
+    if (limits.max_documents >= 1) {
+        if (auto simple = parse_simple_block(text, limits)) {
+            out.value.emplace();
+            out.value->push_back(std::move(*simple));
+            return out;
+        }
+    }
     // A UTF-8 byte order mark is harmless; yaml-cpp handles it, JSON editors add it.
     std::string buffer(text);
     std::istringstream in(buffer);
@@ -326,13 +442,17 @@ bool yaml_plain_safe(std::string_view s) {
     // Anything a YAML 1.1 or 1.2 reader might turn into a number, a date or a sexagesimal.
     if (numberish && std::isdigit(first)) return false;
     if (numberish && (first == '.' || first == '+' || first == '-')) return false;
-    std::string lower;
-    lower.reserve(s.size());
-    for (char c : s) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    static const char* words[] = {"y",   "n",     "yes",   "no",   "on",   "off",  "true", "false",
-                                  "null", "~",    ".inf",  "-.inf", ".nan", "+.inf", "<<",  "="};
-    for (const char* w : words)
-        if (lower == w) return false;
+    // Only short strings can be one of the words (the longest has 5 characters).
+    if (s.size() <= 5) {
+        char lower[6];
+        for (std::size_t i = 0; i < s.size(); ++i)
+            lower[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[i])));
+        std::string_view l(lower, s.size());
+        static const char* words[] = {"y",   "n",     "yes",   "no",   "on",   "off",  "true", "false",
+                                      "null", "~",    ".inf",  "-.inf", ".nan", "+.inf", "<<",  "="};
+        for (const char* w : words)
+            if (l == w) return false;
+    }
     // Dates (YYYY-MM-DD...) are timestamps to YAML 1.1 readers.
     if (s.size() >= 10 && std::isdigit(first) && s[4] == '-' && s[7] == '-') return false;
     return true;
@@ -394,7 +514,16 @@ void emit_map(std::string& out, const json& v, int indent, bool first_inline) {
     for (auto it = v.begin(); it != v.end(); ++it) {
         if (!(first && first_inline)) out.append(static_cast<std::size_t>(indent), ' ');
         first = false;
-        emit_scalar_string(out, it.key());
+        std::string key;
+        emit_scalar_string(key, it.key());
+        if (key.size() > 1000) {
+            // YAML caps implicit keys at 1024 characters; longer ones need the explicit "? key"
+            // form or the output does not read back (found by fuzzing).
+            out += "? " + key + "\n";
+            out.append(static_cast<std::size_t>(indent), ' ');
+        } else {
+            out += key;
+        }
         out.push_back(':');
         if (is_block(*it)) {
             out.push_back('\n');

@@ -1,6 +1,7 @@
 #include "appforge/engine.hpp"
 
 #include "appforge/document.hpp"
+#include "appforge/komodo.hpp"
 #include "appforge/resources.hpp"
 #include <map>
 #include <mutex>
@@ -39,11 +40,26 @@ void prefix_messages(Diagnostics& ds, const std::string& prefix) {
     for (auto& d : ds) d.message = prefix + d.message;
 }
 
+/// Appends rule diagnostics, skipping fields the schema already reported (a missing or mistyped
+/// field reads as empty, and "must not be empty" on top of "is missing" would be one problem twice).
+void append_rule_diagnostics(Diagnostics& out, const Diagnostics& more) {
+    std::vector<std::string> schema_paths;
+    for (const auto& d : out)
+        if (d.code.rfind("schema.", 0) == 0 && !d.path.empty()) schema_paths.push_back(d.path);
+    for (const auto& d : more) {
+        bool covered = false;
+        for (const auto& p : schema_paths)
+            covered = covered || d.path == p || d.path.rfind(p + "/", 0) == 0;
+        if (!covered) out.push_back(d);
+    }
+}
+
 }  // namespace
 
 Result<std::shared_ptr<const Engine>> Engine::create(const EngineOptions& options) {
     Result<std::shared_ptr<const Engine>> out;
     std::shared_ptr<Engine> e(new Engine());
+    e->options_ = options;
     e->app_schema_ = bundled_schema("schemas/app-request.schema.json", "AppRequest");
     e->komodo_schema_ = bundled_schema("schemas/komodo-request.schema.json", "KomodoRequest");
     e->kube_ = bundled_kube();
@@ -90,6 +106,27 @@ CheckedRequest Engine::check(std::string_view text, const ImageChecker* images) 
     return check_document(*doc.value, images);
 }
 
+namespace {
+
+/// Documents built in memory (C++ callers, bindings) skip the text parser's UTF-8 check; a
+/// string that is not UTF-8 would render a manifest no YAML reader accepts (found by fuzzing).
+void check_utf8(const json& v, const std::string& path, Diagnostics& out) {
+    if (v.is_string() && !rules::is_valid_utf8(v.get_ref<const std::string&>()))
+        out.push_back(Diagnostic{path, "parse.utf8", "value is not valid UTF-8", Severity::error});
+    if (v.is_array())
+        for (std::size_t i = 0; i < v.size(); ++i) check_utf8(v[i], path + "/" + std::to_string(i), out);
+    if (v.is_object())
+        for (auto it = v.begin(); it != v.end(); ++it) {
+            if (!rules::is_valid_utf8(it.key())) {
+                out.push_back(Diagnostic{path, "parse.utf8", "a key is not valid UTF-8", Severity::error});
+                continue;
+            }
+            check_utf8(*it, path + "/" + pointer_token(it.key()), out);
+        }
+}
+
+}  // namespace
+
 CheckedRequest Engine::check_document(const json& document, const ImageChecker* images) const {
     CheckedRequest c;
     c.document = document;
@@ -98,12 +135,14 @@ CheckedRequest Engine::check_document(const json& document, const ImageChecker* 
                                            Severity::error});
         return c;
     }
+    check_utf8(document, "", c.diagnostics);
+    if (!c.diagnostics.empty()) return c;
     if (is_komodo_document(document)) {
         c.kind = RequestKind::komodo;
         c.diagnostics = komodo_schema_->validate(document);
         KomodoRequest k = komodo_request_from_json(document);
-        auto more = check_komodo_request(k, profile_);
-        c.diagnostics.insert(c.diagnostics.end(), more.begin(), more.end());
+        append_rule_diagnostics(c.diagnostics, check_komodo_request(k, profile_));
+        append_rule_diagnostics(c.diagnostics, check_komodo_app_config(k, profile_));  // what the compose file reads
         if (!k.id) k.id = rules::uuid_v5("4f1c2a9e-6b1d-5c1e-9a51-2d6f3b7a8c01", canonical_request_text(document));
         if (!k.timestamp) k.timestamp = rules::utc_now_iso8601();
         if (!k.status) k.status = Status::pending;
@@ -115,8 +154,7 @@ CheckedRequest Engine::check_document(const json& document, const ImageChecker* 
     c.kind = RequestKind::app;
     c.diagnostics = app_schema_->validate(document);
     AppRequest r = app_request_from_json(document);
-    auto more = check_app_request(r, profile_, catalog_, images);
-    c.diagnostics.insert(c.diagnostics.end(), more.begin(), more.end());
+    append_rule_diagnostics(c.diagnostics, check_app_request(r, profile_, catalog_, images));
     // Filled values are content-derived or kept out of the manifests, so output stays deterministic.
     if (!r.id) r.id = request_id_for(r);
     if (!r.timestamp) r.timestamp = rules::utc_now_iso8601();
@@ -134,9 +172,12 @@ Result<Bundle> Engine::render(const AppRequest& request) const {
     return b;
 }
 
-Result<Bundle> Engine::render_text(std::string_view text) const {
+Result<Bundle> Engine::render_text(std::string_view text) const { return render_checked(check(text)); }
+
+Result<Bundle> Engine::render_document(const json& document) const { return render_checked(check_document(document)); }
+
+Result<Bundle> Engine::render_checked(const CheckedRequest& c) const {
     Result<Bundle> out;
-    auto c = check(text);
     out.diagnostics = c.diagnostics;
     if (!c.ok()) return out;
     if (c.kind != RequestKind::app) {

@@ -35,7 +35,9 @@ void read(const json& j, const char* key, std::optional<T>& out) {
         if (it->is_number_integer()) out = it->template get<std::int64_t>();
         else if (it->is_number_float()) {
             double d = it->template get<double>();
-            if (d == static_cast<double>(static_cast<std::int64_t>(d))) out = static_cast<std::int64_t>(d);
+            // Range first: casting inf or 1e300 to int64 is undefined behaviour (found by fuzzing).
+            if (d >= -9.2e18 && d <= 9.2e18 && d == static_cast<double>(static_cast<std::int64_t>(d)))
+                out = static_cast<std::int64_t>(d);
         }
     } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
         if (it->is_array()) {

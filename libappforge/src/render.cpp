@@ -154,7 +154,7 @@ Result<Bundle> render_bundle(const AppRequest& r, const ClusterProfile& p, const
     limits.max_documents = 1;
 
     auto render_one = [&](const Template& t, const std::string& what) -> std::optional<json> {
-        auto docs = parse_documents(t.render(ctx), limits);
+        auto docs = t.render_documents(ctx, limits);
         if (!docs.ok()) {
             fail("", "render.yaml", what + " rendered invalid YAML: " + docs.diagnostics.front().message);
             return std::nullopt;
@@ -201,7 +201,12 @@ Result<Bundle> render_bundle(const AppRequest& r, const ClusterProfile& p, const
                        {"kind", "Kustomization"},
                        {"resources", resources}};
     b.files.push_back(RenderedFile{"kustomization.yaml", std::move(kustomization), {}});
-    for (auto& f : b.files) f.text = to_yaml(f.object);
+    for (auto& f : b.files) {
+        f.text = to_yaml(f.object);
+        // Values built straight into objects (the Deployment) skip the template parse, which is
+        // where invalid UTF-8 is otherwise caught; YAML cannot carry it, so refuse it here.
+        if (!rules::is_valid_utf8(f.text)) fail("", "render.utf8", f.path + " would contain invalid UTF-8");
+    }
     if (!out.diagnostics.empty()) return out;
     out.value = std::move(b);
     return out;

@@ -166,7 +166,7 @@ Diagnostics check_app_request(const AppRequest& r, const ClusterProfile& profile
 
     // Volsync names its mover Job "volsync-src-<source name>" and Kubernetes copies the Job
     // name into a 63-character label; the ReplicationSource is "<app>-backup".
-    check_app_name(s, "/appName", r.appName, backs_up ? std::string("volsync-src--backup").size() : 0,
+    check_app_name(s, "/appName", r.appName, backs_up ? limits::volsync_job_overhead : 0,
                    "Volsync's mover Job 'volsync-src-<appName>-backup'");
 
     // Image: format always; existence only when a checker is plugged in.
@@ -199,12 +199,8 @@ Diagnostics check_app_request(const AppRequest& r, const ClusterProfile& profile
         !rules::is_dns1123_label(*r.namespace_))
         s.error("/namespace", "namespace.format",
                 "Namespace must be a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters");
-    if (ns.size() <= 63)
-        for (const auto& pat : profile.reservedNamespaces)
-            if (rules::glob_match(pat, ns)) {
-                s.error(ns_path, "namespace.reserved", messages::namespace_reserved);
-                break;
-            }
+    if (ns.size() <= 63 && is_reserved_namespace(profile, ns))
+        s.error(ns_path, "namespace.reserved", messages::namespace_reserved);
 
     // Resources: Kubernetes quantities; required where the profile says production.
     auto quantity = [&](const std::optional<std::string>& v, const char* name) {
@@ -240,7 +236,7 @@ Diagnostics check_app_request(const AppRequest& r, const ClusterProfile& profile
         }
     }
     if (sc.sizeGi) {
-        if (*sc.sizeGi < 1 || *sc.sizeGi > 1000)
+        if (*sc.sizeGi < limits::sizeGi_min || *sc.sizeGi > limits::sizeGi_max)
             s.error("/storageConfig/sizeGi", "storage.sizeGi.range", "Storage size must be between 1 and 1000 Gi");
         else if (*sc.sizeGi > profile.storageWarnGi)
             s.warning("/storageConfig/sizeGi", "storage.sizeGi.large",
@@ -333,9 +329,9 @@ Diagnostics check_app_request(const AppRequest& r, const ClusterProfile& profile
                     s.error("/backupConfig/schedule", "backup.schedule.format",
                             "Backup schedule must be a 5-field cron expression such as \"0 2 * * *\": " + why);
             }
-            if (b.retentionDays && *b.retentionDays < 1)
+            if (b.retentionDays && *b.retentionDays < limits::retentionDays_min)
                 s.error("/backupConfig/retentionDays", "backup.retentionDays.range", "retentionDays must be at least 1");
-            if (b.retentionDays && *b.retentionDays > 3650)
+            if (b.retentionDays && *b.retentionDays > limits::retentionDays_max)
                 s.error("/backupConfig/retentionDays", "backup.retentionDays.range", "retentionDays must be at most 3650");
         }
     } else if (backup && r.backupConfig && (r.backupConfig->schedule || r.backupConfig->retentionDays)) {
@@ -403,9 +399,12 @@ Diagnostics check_profile(const ClusterProfile& p) {
     zone(p.internalZone, "/zones/internal");
     if (p.tunnelTarget && !rules::is_hostname(*p.tunnelTarget))
         s.error("/ingress/tunnelTarget", "profile.tunnelTarget", "tunnelTarget must be a DNS name");
-    if (!p.externalDnsPrefix.empty() && p.externalDnsPrefix.back() != '/')
+    // An annotation key is "<DNS subdomain prefix>/<name>"; any other prefix makes every Ingress invalid.
+    if (!p.externalDnsPrefix.empty() &&
+        (p.externalDnsPrefix.back() != '/' ||
+         !rules::is_dns1123_subdomain(p.externalDnsPrefix.substr(0, p.externalDnsPrefix.size() - 1))))
         s.error("/externalDns/annotationPrefix", "profile.annotationPrefix",
-                "annotationPrefix must end with '/', e.g. external-dns.alpha.kubernetes.io/");
+                "annotationPrefix must be a DNS name followed by '/', e.g. external-dns.alpha.kubernetes.io/");
     for (std::size_t i = 0; i < p.nasEndpoints.size(); ++i) {
         std::string server;
         int port = 0;
@@ -416,8 +415,8 @@ Diagnostics check_profile(const ClusterProfile& p) {
     for (std::size_t i = 0; i < p.nasAppRoots.size(); ++i)
         if (!rules::is_absolute_clean_path(p.nasAppRoots[i]))
             s.error("/nas/appRoots/" + std::to_string(i), "profile.nasAppRoot", "NAS app roots must be absolute paths");
-    if (!rules::is_absolute_clean_path(p.mountPath))
-        s.error("/storage/mountPath", "profile.mountPath", "mountPath must be an absolute path");
+    if (!rules::is_absolute_clean_path(p.mountPath) || p.mountPath.find(':') != std::string::npos)
+        s.error("/storage/mountPath", "profile.mountPath", "mountPath must be an absolute path without ':'");
     if (!rules::is_quantity(p.nasCapacity))
         s.error("/storage/nasCapacity", "profile.nasCapacity", "nasCapacity must be a Kubernetes quantity");
     if (p.volsyncRepositoryKey && !p.secretStore)
@@ -426,7 +425,23 @@ Diagnostics check_profile(const ClusterProfile& p) {
     for (const auto* cls : {&p.storageClass, &p.internalIngressClass, &p.externalIngressClass})
         if (!rules::is_dns1123_subdomain(*cls))
             s.error("", "profile.className", "class name '" + *cls + "' must be a DNS-1123 subdomain");
+    // Names the manifests use as object references must be names Kubernetes accepts.
+    auto k8s_name = [&](const std::string& v, const char* path, const char* what) {
+        if (!rules::is_dns1123_subdomain(v))
+            s.error(path, "profile.name", std::string(what) + " must be a Kubernetes object name (DNS-1123 subdomain)");
+    };
+    if (p.secretStore) k8s_name(p.secretStore->name, "/secretStore/name", "secretStore.name");
+    k8s_name(p.volsyncRepositorySecret, "/volsync/repositorySecret", "volsync.repositorySecret");
+    k8s_name(p.volsyncSnapshotClass, "/volsync/snapshotClass", "volsync.snapshotClass");
+    if (!rules::is_quantity(p.volsyncCacheCapacity))
+        s.error("/volsync/cacheCapacity", "profile.cacheCapacity", "volsync.cacheCapacity must be a Kubernetes quantity");
     return out;
+}
+
+bool is_reserved_namespace(const ClusterProfile& profile, const std::string& ns) {
+    for (const auto& pat : profile.reservedNamespaces)
+        if (rules::glob_match(pat, ns)) return true;
+    return false;
 }
 
 Diagnostics check_status_transition(Status from, Status to) {

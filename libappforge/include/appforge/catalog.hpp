@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "appforge/diagnostic.hpp"
+#include "appforge/document.hpp"
 
 namespace appforge {
 
@@ -35,6 +36,12 @@ public:
     /// Renders with every value passed through the YAML double-quoted escape (thread-safe:
     /// appforge's contexts hold no lambdas or partials, so rendering never mutates the template).
     std::string render(const nlohmann::json& context) const;
+    /// parse_documents(render(context), limits), without re-parsing YAML on every call: each
+    /// shape of context is rendered once with marker values, parsed, checked against the slow
+    /// path, and cached; later calls substitute the values into the parsed skeleton. Any value
+    /// or shape the fast path cannot prove identical falls back to the slow path.
+    Result<std::vector<nlohmann::json>> render_documents(const nlohmann::json& context,
+                                                         const ParseLimits& limits) const;
 
 private:
     struct Impl;

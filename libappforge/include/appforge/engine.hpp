@@ -63,18 +63,24 @@ public:
     Result<Bundle> render(const AppRequest& request) const;
     /// check() then render(): all diagnostics of both steps, a bundle only when all passed.
     Result<Bundle> render_text(std::string_view text) const;
+    /// The same for a document already in memory (Python dicts), so no face repeats the steps.
+    Result<Bundle> render_document(const nlohmann::json& document) const;
 
     /// The compiled JSON Schema of AppRequest (also used by the Backstage form generator).
     const JsonSchema& app_schema() const { return *app_schema_; }
     /// The compiled JSON Schema of KomodoRequest.
     const JsonSchema& komodo_schema() const { return *komodo_schema_; }
+    /// The options this engine was built from, so a tool can build a sibling with another profile.
+    const EngineOptions& options() const { return options_; }
 
 private:
     Engine() = default;
+    Result<Bundle> render_checked(const CheckedRequest& c) const;
     ClusterProfile profile_;
     Catalog catalog_;
     std::shared_ptr<const SchemaRegistry> kube_;
     std::shared_ptr<const JsonSchema> app_schema_, komodo_schema_;
+    EngineOptions options_;
 };
 
 /// The text of a schema, profile or pattern compiled into the library, by repository path.

@@ -1,6 +1,8 @@
 // Semantic rules: everything about a request that JSON Schema cannot say, with exact messages.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "appforge/catalog.hpp"
@@ -35,6 +37,17 @@ inline constexpr const char* subpath_traversal = "Subpath must not contain relat
 inline constexpr const char* s3_credentials = "S3 credentials not configured in cluster";
 }  // namespace messages
 
+/// Numeric limits of the rules, shared with the Backstage form generator so no limit is written twice.
+namespace limits {
+inline constexpr std::int64_t sizeGi_min = 1;
+inline constexpr std::int64_t sizeGi_max = 1000;
+inline constexpr std::int64_t retentionDays_min = 1;
+inline constexpr std::int64_t retentionDays_max = 3650;
+inline constexpr std::size_t dns_label_max = 63;  ///< appName, namespace
+/// Volsync's mover Job is "volsync-src-<appName>-backup": appName plus this many characters.
+inline constexpr std::size_t volsync_job_overhead = 19;  // strlen("volsync-src-") + strlen("-backup")
+}  // namespace limits
+
 /// Semantic rules for an AppRequest (run after the schema; fields the schema rejected are
 /// absent and their rules are skipped). checker may be null: then only the image format is checked.
 Diagnostics check_app_request(const AppRequest& r, const ClusterProfile& profile, const Catalog& catalog,
@@ -45,6 +58,9 @@ Diagnostics check_komodo_request(const KomodoRequest& r, const ClusterProfile& p
 
 /// Rules a profile must meet beyond its schema (zones are DNS names, NAS endpoints parse, ...).
 Diagnostics check_profile(const ClusterProfile& p);
+
+/// One definition of "reserved" (the profile's globs) for the request rules and the GitOps planner.
+bool is_reserved_namespace(const ClusterProfile& profile, const std::string& ns);
 
 /// Status moves only pending -> success or pending -> failed; anything else is a diagnostic.
 Diagnostics check_status_transition(Status from, Status to);

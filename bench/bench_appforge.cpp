@@ -1,0 +1,237 @@
+// Google Benchmark programs for the engine: each stage of one request, the whole pipeline,
+// Engine creation, and a generated batch covering every pattern combination and two profiles.
+//
+// Inputs: examples/requests/ of the source tree; the batch is written by bench/gen_requests.py
+// into a temporary folder (or read from $APPFORGE_BENCH_BATCH_DIR/{default,lab2}/ if set).
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "appforge/document.hpp"
+#include "appforge/engine.hpp"
+#include "appforge/model.hpp"
+#include "appforge/render.hpp"
+
+namespace fs = std::filesystem;
+using namespace appforge;
+
+namespace {
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + p.string());
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+fs::path source_dir() { return fs::path(APPFORGE_SOURCE_DIR); }
+
+/// The richest example (Longhorn volume, Volsync backup, resource requests): the pipeline's
+/// most expensive common shape.
+const std::string& example_text() {
+    static const std::string text = slurp(source_dir() / "examples/requests/paperless-longhorn-backup.yaml");
+    return text;
+}
+
+std::shared_ptr<const Engine> default_engine() {
+    static const std::shared_ptr<const Engine> e = [] {
+        auto r = Engine::create();
+        if (!r.ok()) throw std::runtime_error("default engine does not load");
+        return *r.value;
+    }();
+    return e;
+}
+
+/// The second profile of the batch (another cluster: zones, classes, NAS, regions, restic key).
+fs::path lab2_profile_path() { return source_dir() / "examples/profiles/lab2.yaml"; }
+
+std::shared_ptr<const Engine> lab2_engine() {
+    static const std::shared_ptr<const Engine> e = [] {
+        EngineOptions o;
+        o.profile_text = slurp(lab2_profile_path());
+        o.profile_name = lab2_profile_path().string();
+        auto r = Engine::create(o);
+        if (!r.ok()) {
+            for (const auto& d : r.diagnostics) std::cerr << d.path << ": " << d.message << "\n";
+            throw std::runtime_error("lab2 engine does not load");
+        }
+        return *r.value;
+    }();
+    return e;
+}
+
+/// Reads "zones.public"-style scalars from a profile so the generated requests fit it.
+std::string profile_arg(const Engine& e, const std::string& what) {
+    const ClusterProfile& p = e.profile();
+    if (what == "nas") return p.nasEndpoints.empty() ? std::string("nfs://nas.internal:2049") : p.nasEndpoints.front();
+    if (what == "region") return p.s3Regions.empty() ? std::string("eu-central-1") : p.s3Regions.front();
+    if (what == "zone") return p.publicZone;
+    return p.internalZone;
+}
+
+struct Batch {
+    std::vector<std::string> texts;
+    std::shared_ptr<const Engine> engine;
+};
+
+std::vector<std::string> read_dir(const fs::path& dir) {
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(dir))
+        if (e.is_regular_file()) files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    std::vector<std::string> out;
+    out.reserve(files.size());
+    for (const auto& f : files) out.push_back(slurp(f));
+    return out;
+}
+
+/// 5,000 requests per profile (10,000 in all), generated once per process.
+const std::vector<Batch>& batches() {
+    static const std::vector<Batch> all = [] {
+        std::vector<Batch> out;
+        fs::path root;
+        if (const char* env = std::getenv("APPFORGE_BENCH_BATCH_DIR")) {
+            root = env;
+        } else {
+            root = fs::temp_directory_path() / ("appforge-bench-" + std::to_string(::getpid()));
+            auto gen = [&](const std::string& name, const Engine& e) {
+                std::string cmd = "python3 '" + (source_dir() / "bench/gen_requests.py").string() + "' '" +
+                                  (root / name).string() + "' --count 5000 --prefix " + name + "x" +
+                                  " --nas-endpoint '" + profile_arg(e, "nas") + "' --s3-region '" +
+                                  profile_arg(e, "region") + "' --zone '" + profile_arg(e, "zone") +
+                                  "' --internal-zone '" + profile_arg(e, "internal") + "'" +
+                                  (e.profile().requireResourceRequests ? " --always-resources" : "") + " 2>/dev/null";
+                if (std::system(cmd.c_str()) != 0) throw std::runtime_error("gen_requests.py failed: " + cmd);
+            };
+            gen("default", *default_engine());
+            gen("lab2", *lab2_engine());
+        }
+        out.push_back(Batch{read_dir(root / "default"), default_engine()});
+        out.push_back(Batch{read_dir(root / "lab2"), lab2_engine()});
+        if (!std::getenv("APPFORGE_BENCH_BATCH_DIR")) {
+            std::error_code ec;
+            fs::remove_all(root, ec);
+        }
+        // Every request must render: a failing one would measure the error path instead.
+        for (const auto& b : out)
+            for (const auto& t : b.texts) {
+                auto r = b.engine->render_text(t);
+                if (!r.ok()) {
+                    for (const auto& d : r.diagnostics) std::cerr << d.path << ": " << d.message << "\n";
+                    throw std::runtime_error("a generated request does not render:\n" + t);
+                }
+            }
+        return out;
+    }();
+    return all;
+}
+
+void BM_ParseRequest(benchmark::State& state) {
+    const std::string& text = example_text();
+    for (auto _ : state) {
+        auto doc = parse_document(text);
+        benchmark::DoNotOptimize(doc);
+    }
+}
+BENCHMARK(BM_ParseRequest);
+
+void BM_Validate(benchmark::State& state) {
+    auto engine = default_engine();
+    auto doc = parse_document(example_text());
+    for (auto _ : state) {
+        auto c = engine->check_document(*doc.value);
+        if (!c.ok()) state.SkipWithError("example does not validate");
+        benchmark::DoNotOptimize(c);
+    }
+}
+BENCHMARK(BM_Validate);
+
+void BM_Render(benchmark::State& state) {
+    auto engine = default_engine();
+    auto c = engine->check(example_text());
+    for (auto _ : state) {
+        auto b = render_bundle(*c.app, engine->profile(), engine->catalog());
+        benchmark::DoNotOptimize(b);
+    }
+}
+BENCHMARK(BM_Render);
+
+void BM_Verify(benchmark::State& state) {
+    auto engine = default_engine();
+    auto c = engine->check(example_text());
+    auto b = render_bundle(*c.app, engine->profile(), engine->catalog());
+    for (auto _ : state) {
+        auto d = verify_bundle(*b.value, *c.app, engine->profile(), engine->catalog(), engine->kube_schemas());
+        benchmark::DoNotOptimize(d);
+    }
+}
+BENCHMARK(BM_Verify);
+
+/// Text in, verified bundle out: parse + schema + rules + render + verify.
+void BM_FullPipeline(benchmark::State& state) {
+    auto engine = default_engine();
+    const std::string& text = example_text();
+    for (auto _ : state) {
+        auto r = engine->render_text(text);
+        if (!r.ok()) state.SkipWithError("example does not render");
+        benchmark::DoNotOptimize(r);
+    }
+}
+BENCHMARK(BM_FullPipeline);
+
+/// The same plus the multi-document text the CLI prints.
+void BM_FullPipelineToStream(benchmark::State& state) {
+    auto engine = default_engine();
+    const std::string& text = example_text();
+    for (auto _ : state) {
+        auto r = engine->render_text(text);
+        std::string s = r.value->stream();
+        benchmark::DoNotOptimize(s);
+    }
+}
+BENCHMARK(BM_FullPipelineToStream);
+
+/// A new Engine in a process that already made one: profile parse + schema check, catalog
+/// load (parse, lint, compile and probe every template); the Kubernetes schemas are shared.
+/// A cold process's first creation is measured by the CLI timing in bench/README.md.
+void BM_EngineCreate(benchmark::State& state) {
+    default_engine();
+    for (auto _ : state) {
+        auto e = Engine::create();
+        benchmark::DoNotOptimize(e);
+    }
+}
+BENCHMARK(BM_EngineCreate)->Unit(benchmark::kMillisecond);
+
+/// 10,000 generated requests (5,000 per profile, every valid pattern combination), one
+/// iteration = the whole batch; items_per_second is requests per second.
+void BM_Batch10000(benchmark::State& state) {
+    const auto& all = batches();
+    std::size_t n = 0;
+    for (const auto& b : all) n += b.texts.size();
+    for (auto _ : state) {
+        for (const auto& b : all)
+            for (const auto& t : b.texts) {
+                auto r = b.engine->render_text(t);
+                std::string s = r.value->stream();
+                benchmark::DoNotOptimize(s);
+            }
+    }
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
+}
+BENCHMARK(BM_Batch10000)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,331 @@
+"""appforge: app requests to validated GitOps bundles and Komodo deployments.
+
+A thin Python face over the C++ core (``appforge._core``): every rule lives in the core; this
+package only adds Python types, exceptions and file writing.
+
+    >>> import appforge
+    >>> engine = appforge.Engine()
+    >>> request = appforge.load_request(open("whoami.yaml").read())
+    >>> engine.validate(request)
+    []
+    >>> engine.render(request).write("out/whoami")
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+
+from . import _core
+
+__all__ = [
+    "AppforgeError",
+    "Bundle",
+    "Diagnostic",
+    "Engine",
+    "Request",
+    "RequestSource",
+    "ValidationError",
+    "__version__",
+    "load_request",
+]
+
+__version__: str = _core.version()
+
+PathLike = Union[str, "os.PathLike[str]"]
+RequestSource = Union["Request", str, bytes, Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem with the input, located by a JSON pointer into the document."""
+
+    path: str
+    code: str
+    message: str
+    severity: str  # "error" or "warning"
+
+    @property
+    def is_error(self) -> bool:
+        """Errors block a workflow; warnings never do."""
+        return self.severity == "error"
+
+    def __str__(self) -> str:
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{self.path or '/'}: {prefix}{self.message} [{self.code}]"
+
+
+def _diagnostics(raw: Sequence[Tuple[str, str, str, str]]) -> List[Diagnostic]:
+    return [Diagnostic(*d) for d in raw]
+
+
+class AppforgeError(Exception):
+    """Base class of every error appforge raises."""
+
+
+class ValidationError(AppforgeError, ValueError):
+    """The input is not usable; ``diagnostics`` lists every problem (errors and warnings)."""
+
+    diagnostics: List[Diagnostic]
+
+    def __init__(self, message: str, diagnostics: Sequence[Diagnostic]) -> None:
+        self.diagnostics = list(diagnostics)
+        errors = [str(d) for d in self.diagnostics if d.is_error]
+        super().__init__(message + (":\n  " + "\n  ".join(errors) if errors else ""))
+
+    @property
+    def errors(self) -> List[Diagnostic]:
+        """Only the diagnostics that block the workflow."""
+        return [d for d in self.diagnostics if d.is_error]
+
+
+class Request:
+    """A parsed request document (GitOps app or Komodo NAS request), editable and writable back."""
+
+    __slots__ = ("_doc",)
+
+    def __init__(self, document: Mapping[str, Any]) -> None:
+        value = _core.normalize(document)
+        if not isinstance(value, dict):
+            raise TypeError("a request document must be a mapping")
+        self._doc: Dict[str, Any] = value
+
+    @property
+    def kind(self) -> str:
+        """``"komodo"`` for a NAS request (it has a komodoRequest member), else ``"app"``."""
+        return "komodo" if _core.is_komodo(self._doc) else "app"
+
+    @property
+    def app_name(self) -> Optional[str]:
+        """The request's appName, if it has one."""
+        name = self._doc.get("appName")
+        return name if isinstance(name, str) else None
+
+    def __getitem__(self, key: str) -> Any:
+        return self._doc[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._doc[key] = _core.normalize(value)
+
+    def __delitem__(self, key: str) -> None:
+        del self._doc[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._doc
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value of a top-level field, or default."""
+        return self._doc.get(key, default)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Request) and self._doc == other._doc
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Request(kind={self.kind!r}, app_name={self.app_name!r})"
+
+    def to_dict(self) -> Dict[str, Any]:
+        """A deep copy of the document."""
+        result: Dict[str, Any] = _core.normalize(self._doc)
+        return result
+
+    def to_yaml(self) -> str:
+        """Deterministic YAML (sorted keys) that loads back to an equal request."""
+        return _core.to_yaml(self._doc)
+
+    def to_json(self) -> str:
+        """Deterministic pretty JSON (sorted keys) that loads back to an equal request."""
+        return _core.to_json(self._doc)
+
+
+def load_request(source: Union[str, bytes, Mapping[str, Any], "os.PathLike[str]"]) -> Request:
+    """Reads a request from YAML or JSON text, a dict, or a file path (``pathlib.Path``).
+
+    Raises ValidationError when the text is not one readable YAML/JSON mapping; it does not
+    validate the request itself (``Engine.validate`` does).
+    """
+    if isinstance(source, os.PathLike):
+        source = Path(source).read_bytes()
+    if isinstance(source, (str, bytes)):
+        text = source.decode("utf-8") if isinstance(source, bytes) else source
+        value, raw = _core.parse(text)
+        diagnostics = _diagnostics(raw)
+        if value is None:
+            raise ValidationError("the request could not be read", diagnostics)
+        if not isinstance(value, dict):
+            raise ValidationError("a request must be a mapping (YAML) or object (JSON)", diagnostics)
+        return Request(value)
+    if isinstance(source, Mapping):
+        return Request(source)
+    raise TypeError(f"load_request() takes text, bytes, a mapping or a path, not {type(source).__name__}")
+
+
+def _core_input(request: RequestSource) -> Any:
+    if isinstance(request, Request):
+        return request._doc
+    if isinstance(request, (str, bytes, Mapping)):
+        return request
+    raise TypeError(f"expected a Request, text or a mapping, not {type(request).__name__}")
+
+
+class Bundle:
+    """The rendered manifests of one app: ``(filename, text)`` pairs in their fixed order."""
+
+    __slots__ = ("app_name", "namespace", "files", "warnings", "_stream")
+
+    def __init__(
+        self,
+        app_name: str,
+        namespace: str,
+        files: Sequence[Tuple[str, str]],
+        stream: str,
+        warnings: Sequence[Diagnostic] = (),
+    ) -> None:
+        self.app_name = app_name
+        self.namespace = namespace
+        self.files: List[Tuple[str, str]] = [(str(n), str(t)) for n, t in files]
+        self.warnings: List[Diagnostic] = list(warnings)
+        self._stream = stream
+
+    def __iter__(self) -> Iterator[Tuple[str, str]]:
+        return iter(self.files)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, filename: str) -> str:
+        for name, text in self.files:
+            if name == filename:
+                return text
+        raise KeyError(filename)
+
+    def __repr__(self) -> str:
+        return f"Bundle(app_name={self.app_name!r}, files={[n for n, _ in self.files]!r})"
+
+    @property
+    def filenames(self) -> List[str]:
+        """The file names in bundle order (kustomization.yaml last)."""
+        return [name for name, _ in self.files]
+
+    def stream(self) -> str:
+        """All Kubernetes objects as one multi-document YAML stream."""
+        return self._stream
+
+    def write(self, directory: PathLike, *, overwrite: bool = False) -> Path:
+        """Writes the files into directory, all or nothing (staged, then renamed into place).
+
+        Refuses a non-empty existing directory unless overwrite is true. Returns the directory.
+        """
+        target = Path(directory)
+        if target.exists():
+            if not target.is_dir():
+                raise FileExistsError(f"{target}: exists and is not a directory")
+            if any(target.iterdir()) and not overwrite:
+                raise FileExistsError(f"{target}: exists and is not empty; pass overwrite=True to replace it")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.appforge-", dir=target.parent))
+        try:
+            for name, text in self.files:
+                if "/" in name or "\\" in name or name in ("", ".", ".."):
+                    raise AppforgeError(f"refusing to write file name {name!r}")
+                with open(stage / name, "w", encoding="utf-8", newline="") as f:
+                    f.write(text)
+            stage.chmod(0o755)
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(stage, target)
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
+        return target
+
+
+def _profile_text(profile: Union[None, str, Mapping[str, Any], "os.PathLike[str]"]) -> Tuple[Optional[str], str]:
+    if profile is None:
+        return None, "profile"
+    if isinstance(profile, os.PathLike):
+        path = Path(profile)
+        return path.read_text(encoding="utf-8"), str(path)
+    if isinstance(profile, str):
+        return profile, "profile"
+    if isinstance(profile, Mapping):
+        return _core.to_json(profile), "profile"
+    raise TypeError(f"profile must be text, a mapping or a path, not {type(profile).__name__}")
+
+
+class Engine:
+    """Profile, pattern catalog and schemas, loaded once; immutable and safe to share across threads.
+
+    ``profile`` is YAML/JSON text, a mapping or a ``pathlib.Path`` (None: the shipped default);
+    ``patterns`` is a directory (or several) of pattern files loaded over the built-in catalog.
+    """
+
+    __slots__ = ("_engine",)
+
+    def __init__(
+        self,
+        profile: Union[None, str, Mapping[str, Any], "os.PathLike[str]"] = None,
+        patterns: Union[None, PathLike, Sequence[PathLike]] = None,
+    ) -> None:
+        text, name = _profile_text(profile)
+        if patterns is None:
+            dirs: List[str] = []
+        elif isinstance(patterns, (str, os.PathLike)):
+            dirs = [os.fspath(patterns)]
+        else:
+            dirs = [os.fspath(p) for p in patterns]
+        engine, raw = _core.create_engine(text, dirs, name)
+        if engine is None:
+            raise ValidationError("the engine could not be created", _diagnostics(raw))
+        self._engine = engine
+
+    @property
+    def profile(self) -> Dict[str, Any]:
+        """The effective cluster profile (every field, defaults filled in)."""
+        result: Dict[str, Any] = self._engine.profile()
+        return result
+
+    @property
+    def patterns(self) -> Dict[str, List[str]]:
+        """Pattern ids by kind: ``{"storage": [...], "ingress": [...], "backup": [...]}``."""
+        return self._engine.pattern_ids()
+
+    def validate(self, request: RequestSource) -> List[Diagnostic]:
+        """Every diagnostic of a request (schema, then the rules); empty when it is clean.
+
+        Unreadable text is reported as diagnostics too (codes ``parse.*``), never raised.
+        """
+        _, raw = self._engine.check(_core_input(request))
+        return _diagnostics(raw)
+
+    def is_valid(self, request: RequestSource) -> bool:
+        """True when the request has no errors (warnings allowed)."""
+        return not any(d.is_error for d in self.validate(request))
+
+    def render(self, request: RequestSource) -> Bundle:
+        """Validates, renders and verifies a GitOps request; raises ValidationError otherwise.
+
+        The GIL is released while the core works, so threads can render in parallel.
+        """
+        bundle, raw = self._engine.render(_core_input(request))
+        diagnostics = _diagnostics(raw)
+        if bundle is None:
+            raise ValidationError("the request did not render", diagnostics)
+        app, namespace, files, stream = bundle
+        return Bundle(app, namespace, files, stream, diagnostics)
+
+    def komodo_payload(self, request: RequestSource) -> Dict[str, Any]:
+        """The platform's Komodo payload of a valid NAS request (storageLocation filled in)."""
+        payload, kind, raw = self._engine.komodo_payload(_core_input(request))
+        diagnostics = _diagnostics(raw)
+        if payload is None:
+            if kind == "app" and not any(d.is_error for d in diagnostics):
+                raise AppforgeError("this is a GitOps request (no komodoRequest member); use Engine.render")
+            raise ValidationError("the request is not a valid NAS request", diagnostics)
+        result: Dict[str, Any] = payload
+        return result

@@ -1,0 +1,33 @@
+// A RepoView over a directory checkout: the planner's window onto a real GitOps repo.
+#pragma once
+
+#include <string>
+
+#include "appforge/gitops.hpp"
+
+namespace appforge::cli {
+
+/// Reads files below one root folder; never follows symlinks and never leaves the root.
+class FsRepo : public RepoView {
+public:
+    /// root is the checkout's top folder.
+    explicit FsRepo(std::string root) : root_(std::move(root)) {}
+
+    /// See RepoView::read_file.
+    std::optional<std::string> read_file(const std::string& path) const override;
+    /// See RepoView::exists.
+    bool exists(const std::string& path) const override;
+    /// See RepoView::list_files.
+    std::vector<std::string> list_files(const std::string& dir) const override;
+
+    /// The absolute-or-relative file system path of a repo-relative path.
+    std::string full(const std::string& path) const { return root_ + "/" + path; }
+
+private:
+    std::string root_;
+};
+
+/// Repo paths are relative, '/'-separated and free of "." and ".." segments; anything else is refused.
+bool is_safe_repo_path(const std::string& path);
+
+}  // namespace appforge::cli

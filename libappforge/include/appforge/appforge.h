@@ -1,0 +1,127 @@
+/*
+ * appforge.h: the stable C API of appforge.
+ *
+ * A thin face over the C++ core for any language that can call C: every rule lives in the
+ * core, this header only moves text in and JSON text out. Conventions (libgit2 / zstd style):
+ *   - opaque handles (af_engine), created by af_<module>_create and freed by _destroy;
+ *   - output parameters first, then the handle, then inputs;
+ *   - every function returns an int status code (AF_OK = 0, negative on failure);
+ *   - the message of the last failure on the calling thread is af_last_error();
+ *   - every output string is an af_buf owned by the caller and released with af_buf_dispose;
+ *   - every free/dispose function accepts NULL; a NULL argument anywhere else gives AF_EINVAL;
+ *   - no C++ exception ever crosses this boundary.
+ * An af_engine is immutable once created and may be used from many threads at once.
+ *
+ * JSON shapes:
+ *   diagnostics: [{"path": JSON pointer, "code": "...", "message": "...",
+ *                  "severity": "error"|"warning"}, ...]
+ *   bundle:      {"app": NAME, "namespace": NS, "files": [{"path": FILE, "content": YAML}, ...]}
+ *   payload:     the platform's Komodo request document {appName, appVersion, appConfig,
+ *                storageLocation}
+ */
+#ifndef APPFORGE_APPFORGE_H
+#define APPFORGE_APPFORGE_H
+
+#include <stddef.h>
+
+#define AF_VERSION_MAJOR 0
+#define AF_VERSION_MINOR 1
+#define AF_VERSION_PATCH 0
+/* One number for compile-time comparisons: major * 10000 + minor * 100 + patch. */
+#define AF_VERSION_NUMBER (AF_VERSION_MAJOR * 10000 + AF_VERSION_MINOR * 100 + AF_VERSION_PATCH)
+
+#if defined(_WIN32)
+#  if defined(AF_BUILDING_C_API)
+#    define AF_API __declspec(dllexport)
+#  else
+#    define AF_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#  define AF_API __attribute__((visibility("default")))
+#else
+#  define AF_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes. Negative values are failures; af_status_name() spells them. */
+#define AF_OK 0         /* success (warnings may still be present in the diagnostics) */
+#define AF_EINVAL -1    /* a NULL or otherwise unusable argument */
+#define AF_EPARSE -2    /* the text is not a readable YAML/JSON document */
+#define AF_EINVALID -3  /* the document parsed but validation or verification failed */
+#define AF_ENOMEM -4    /* out of memory */
+#define AF_EINTERNAL -5 /* an unexpected internal error (a bug: please report it) */
+#define AF_EKIND -6     /* the request is of the other workflow (GitOps vs Komodo) */
+#define AF_EIO -7       /* a file could not be written */
+
+/* An engine: cluster profile, pattern catalog and schemas, loaded once. */
+typedef struct af_engine af_engine;
+
+/* A string owned by the caller: data is NUL-terminated and len excludes the NUL. */
+typedef struct af_buf {
+    char* data;
+    size_t len;
+} af_buf;
+
+/* Releases a buffer's memory and resets it to {NULL, 0}; NULL and empty buffers are fine. */
+AF_API void af_buf_dispose(af_buf* buf);
+
+/* The library version as "major.minor.patch", for checking the header against the library. */
+AF_API const char* af_version(void);
+
+/* The library version as AF_VERSION_NUMBER would spell it, for run-time comparisons. */
+AF_API int af_version_number(void);
+
+/* The message of the last failed call on this thread ("" if none); valid until the next call. */
+AF_API const char* af_last_error(void);
+
+/* The name of a status code ("AF_OK", "AF_EINVAL", ...); "AF_UNKNOWN" for other values. */
+AF_API const char* af_status_name(int status);
+
+/*
+ * Creates an engine. profile_text is a cluster profile as YAML or JSON text, NULL for the
+ * shipped default; patterns_dir is a directory of pattern files loaded over the built-in
+ * catalog, or NULL. On failure *out is NULL and af_last_error() lists the diagnostics.
+ */
+AF_API int af_engine_create(af_engine** out, const char* profile_text, const char* patterns_dir);
+
+/* Destroys an engine; NULL is fine. */
+AF_API void af_engine_destroy(af_engine* engine);
+
+/*
+ * Validates a request (YAML or JSON text; GitOps or Komodo). *out_diagnostics_json always
+ * receives the diagnostics array on AF_OK, AF_EPARSE and AF_EINVALID. Returns AF_OK when the
+ * request has no errors (warnings allowed).
+ */
+AF_API int af_validate(af_buf* out_diagnostics_json, const af_engine* engine, const char* request_text);
+
+/*
+ * Validates and renders a GitOps request. On AF_OK *out_bundle_json holds the bundle; the
+ * diagnostics (warnings on success, errors otherwise) go to *out_diagnostics_json on AF_OK,
+ * AF_EPARSE, AF_EINVALID and AF_EKIND. out_diagnostics_json may be NULL when not wanted.
+ */
+AF_API int af_render(af_buf* out_bundle_json, af_buf* out_diagnostics_json, const af_engine* engine,
+                     const char* request_text);
+
+/*
+ * af_render, then writes the bundle's files into the folder out_dir (C has no JSON parser at
+ * hand). out_dir must be absent or empty; the files are written into a staging folder that is
+ * renamed into place, so on failure nothing is left behind. out_diagnostics_json may be NULL.
+ */
+AF_API int af_render_to_dir(af_buf* out_diagnostics_json, const af_engine* engine, const char* request_text,
+                            const char* out_dir);
+
+/*
+ * Validates a Komodo (NAS) request and produces the platform's payload document, with the
+ * storage location filled from the profile. Buffers as for af_render.
+ */
+AF_API int af_komodo_payload(af_buf* out_payload_json, af_buf* out_diagnostics_json, const af_engine* engine,
+                             const char* request_text);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* APPFORGE_APPFORGE_H */

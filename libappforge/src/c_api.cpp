@@ -1,0 +1,264 @@
+// The C API (appforge.h): a thin face over Engine. Every entry point converts C arguments,
+// calls the core, and turns the outcome into a status code plus JSON text; no C++ exception and
+// no rule lives here.
+#include "appforge/appforge.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <new>
+#include <random>
+#include <string>
+
+#include "appforge/engine.hpp"
+#include "appforge/komodo.hpp"
+
+// The header's version macros are hand-written (C89 consumers read them without CMake); the
+// build passes the project version so a mismatch fails compilation instead of shipping.
+#if defined(APPFORGE_VERSION_MAJOR) && defined(APPFORGE_VERSION_MINOR) && defined(APPFORGE_VERSION_PATCH)
+static_assert(AF_VERSION_MAJOR == APPFORGE_VERSION_MAJOR && AF_VERSION_MINOR == APPFORGE_VERSION_MINOR &&
+                  AF_VERSION_PATCH == APPFORGE_VERSION_PATCH,
+              "appforge.h AF_VERSION_* disagrees with the CMake project version");
+#endif
+
+struct af_engine {
+    std::shared_ptr<const appforge::Engine> engine;
+};
+
+namespace {
+
+using appforge::Diagnostics;
+using nlohmann::json;
+
+thread_local std::string g_last_error;
+
+/// Records why this thread's last call failed and passes the status through.
+int fail(int status, std::string message) {
+    g_last_error = std::move(message);
+    return status;
+}
+
+/// The single place that catches what escaped the core, so no exception crosses into C.
+int fail_current_exception() {
+    try {
+        throw;
+    } catch (const std::bad_alloc&) {
+        return fail(AF_ENOMEM, "out of memory");
+    } catch (const std::exception& e) {
+        return fail(AF_EINTERNAL, std::string("internal error: ") + e.what());
+    } catch (...) {
+        return fail(AF_EINTERNAL, "internal error: unknown exception");
+    }
+}
+
+/// Copies text into a malloc'd, NUL-terminated buffer the caller frees with af_buf_dispose.
+void fill(af_buf* out, const std::string& text) {
+    if (!out) return;
+    char* p = static_cast<char*>(std::malloc(text.size() + 1));
+    if (!p) throw std::bad_alloc();
+    std::memcpy(p, text.data(), text.size());
+    p[text.size()] = '\0';
+    out->data = p;
+    out->len = text.size();
+}
+
+void clear(af_buf* out) {
+    if (out) {
+        out->data = nullptr;
+        out->len = 0;
+    }
+}
+
+json diagnostics_json(const Diagnostics& ds) {
+    json a = json::array();
+    for (const auto& d : ds)
+        a.push_back({{"path", d.path}, {"code", d.code}, {"message", d.message}, {"severity", to_string(d.severity)}});
+    return a;
+}
+
+/// One line per diagnostic, for af_last_error().
+std::string diagnostics_text(const Diagnostics& ds) {
+    std::string s;
+    for (const auto& d : ds) {
+        if (d.severity != appforge::Severity::error) continue;
+        if (!s.empty()) s += "\n";
+        s += (d.path.empty() ? std::string("/") : d.path) + ": " + d.message + " [" + d.code + "]";
+    }
+    return s.empty() ? std::string("invalid input") : s;
+}
+
+/// Maps a failed outcome's diagnostics to a status code and the thread's last error.
+int fail_with(const Diagnostics& ds) {
+    int status = AF_EINVALID;
+    if (appforge::is_parse_failure(ds)) status = AF_EPARSE;
+    for (const auto& d : ds)
+        if (d.code == "render.kind") status = AF_EKIND;
+    return fail(status, diagnostics_text(ds));
+}
+
+/// Success: the thread's last error is reset so a stale message is never mistaken for a new one.
+int ok() {
+    g_last_error.clear();
+    return AF_OK;
+}
+
+}  // namespace
+
+extern "C" {
+
+AF_API void af_buf_dispose(af_buf* buf) {
+    if (!buf) return;
+    std::free(buf->data);
+    buf->data = nullptr;
+    buf->len = 0;
+}
+
+AF_API const char* af_version(void) { return appforge::version(); }
+
+AF_API int af_version_number(void) {
+    return APPFORGE_VERSION_MAJOR * 10000 + APPFORGE_VERSION_MINOR * 100 + APPFORGE_VERSION_PATCH;
+}
+
+AF_API const char* af_last_error(void) { return g_last_error.c_str(); }
+
+AF_API const char* af_status_name(int status) {
+    switch (status) {
+        case AF_OK: return "AF_OK";
+        case AF_EINVAL: return "AF_EINVAL";
+        case AF_EPARSE: return "AF_EPARSE";
+        case AF_EINVALID: return "AF_EINVALID";
+        case AF_ENOMEM: return "AF_ENOMEM";
+        case AF_EINTERNAL: return "AF_EINTERNAL";
+        case AF_EKIND: return "AF_EKIND";
+        case AF_EIO: return "AF_EIO";
+        default: return "AF_UNKNOWN";
+    }
+}
+
+AF_API int af_engine_create(af_engine** out, const char* profile_text, const char* patterns_dir) {
+    try {
+        if (!out) return fail(AF_EINVAL, "af_engine_create: out is NULL");
+        *out = nullptr;
+        appforge::EngineOptions options;
+        if (profile_text) options.profile_text = std::string(profile_text);
+        if (patterns_dir) options.pattern_dirs.push_back(patterns_dir);
+        auto created = appforge::Engine::create(options);
+        if (!created.ok()) return fail_with(created.diagnostics);
+        *out = new af_engine{std::move(*created.value)};
+        return ok();
+    } catch (...) {
+        return fail_current_exception();
+    }
+}
+
+AF_API void af_engine_destroy(af_engine* engine) { delete engine; }
+
+AF_API int af_validate(af_buf* out_diagnostics_json, const af_engine* engine, const char* request_text) {
+    try {
+        clear(out_diagnostics_json);
+        if (!out_diagnostics_json) return fail(AF_EINVAL, "af_validate: out_diagnostics_json is NULL");
+        if (!engine) return fail(AF_EINVAL, "af_validate: engine is NULL");
+        if (!request_text) return fail(AF_EINVAL, "af_validate: request_text is NULL");
+        auto checked = engine->engine->check(request_text);
+        fill(out_diagnostics_json, diagnostics_json(checked.diagnostics).dump());
+        if (!checked.ok()) return fail_with(checked.diagnostics);
+        return ok();
+    } catch (...) {
+        af_buf_dispose(out_diagnostics_json);
+        return fail_current_exception();
+    }
+}
+
+AF_API int af_render(af_buf* out_bundle_json, af_buf* out_diagnostics_json, const af_engine* engine,
+                     const char* request_text) {
+    try {
+        clear(out_bundle_json);
+        clear(out_diagnostics_json);
+        if (!out_bundle_json) return fail(AF_EINVAL, "af_render: out_bundle_json is NULL");
+        if (!engine) return fail(AF_EINVAL, "af_render: engine is NULL");
+        if (!request_text) return fail(AF_EINVAL, "af_render: request_text is NULL");
+        auto r = engine->engine->render_text(request_text);
+        fill(out_diagnostics_json, diagnostics_json(r.diagnostics).dump());
+        if (!r.ok()) return fail_with(r.diagnostics);
+        json files = json::array();
+        for (const auto& f : r.value->files) files.push_back({{"path", f.path}, {"content", f.text}});
+        fill(out_bundle_json,
+             json{{"app", r.value->appName}, {"namespace", r.value->namespace_}, {"files", files}}.dump());
+        return ok();
+    } catch (...) {
+        af_buf_dispose(out_bundle_json);
+        af_buf_dispose(out_diagnostics_json);
+        return fail_current_exception();
+    }
+}
+
+AF_API int af_render_to_dir(af_buf* out_diagnostics_json, const af_engine* engine, const char* request_text,
+                            const char* out_dir) {
+    namespace fs = std::filesystem;
+    try {
+        clear(out_diagnostics_json);
+        if (!engine) return fail(AF_EINVAL, "af_render_to_dir: engine is NULL");
+        if (!request_text) return fail(AF_EINVAL, "af_render_to_dir: request_text is NULL");
+        if (!out_dir || !*out_dir) return fail(AF_EINVAL, "af_render_to_dir: out_dir is NULL or empty");
+        auto r = engine->engine->render_text(request_text);
+        fill(out_diagnostics_json, diagnostics_json(r.diagnostics).dump());
+        if (!r.ok()) return fail_with(r.diagnostics);
+
+        std::error_code ec;
+        fs::path target(out_dir);
+        if (fs::exists(target, ec) && !(fs::is_directory(target, ec) && fs::is_empty(target, ec)))
+            return fail(AF_EIO, std::string(out_dir) + ": exists and is not an empty folder; refusing to overwrite");
+        fs::path stage = target;
+        stage += ".af-stage-" + std::to_string(std::random_device{}());
+        fs::remove_all(stage, ec);
+        if (!fs::create_directories(stage, ec))
+            return fail(AF_EIO, stage.string() + ": " + ec.message());
+        for (const auto& f : r.value->files) {
+            std::ofstream out(stage / f.path, std::ios::binary | std::ios::trunc);
+            out.write(f.text.data(), static_cast<std::streamsize>(f.text.size()));
+            out.close();
+            if (!out) {
+                fs::remove_all(stage, ec);
+                return fail(AF_EIO, (stage / f.path).string() + ": cannot write");
+            }
+        }
+        if (fs::exists(target, ec)) fs::remove(target, ec);
+        fs::rename(stage, target, ec);
+        if (ec) {
+            std::string why = ec.message();
+            fs::remove_all(stage, ec);
+            return fail(AF_EIO, std::string(out_dir) + ": " + why);
+        }
+        return ok();
+    } catch (...) {
+        af_buf_dispose(out_diagnostics_json);
+        return fail_current_exception();
+    }
+}
+
+AF_API int af_komodo_payload(af_buf* out_payload_json, af_buf* out_diagnostics_json, const af_engine* engine,
+                             const char* request_text) {
+    try {
+        clear(out_payload_json);
+        clear(out_diagnostics_json);
+        if (!out_payload_json) return fail(AF_EINVAL, "af_komodo_payload: out_payload_json is NULL");
+        if (!engine) return fail(AF_EINVAL, "af_komodo_payload: engine is NULL");
+        if (!request_text) return fail(AF_EINVAL, "af_komodo_payload: request_text is NULL");
+        auto checked = engine->engine->check(request_text);
+        fill(out_diagnostics_json, diagnostics_json(checked.diagnostics).dump());
+        if (!checked.ok()) return fail_with(checked.diagnostics);
+        if (checked.kind != appforge::RequestKind::komodo || !checked.komodo)
+            return fail(AF_EKIND, "af_komodo_payload: this is a GitOps request (no komodoRequest member); use af_render");
+        fill(out_payload_json, appforge::komodo_payload(*checked.komodo, engine->engine->profile()).dump());
+        return ok();
+    } catch (...) {
+        af_buf_dispose(out_payload_json);
+        af_buf_dispose(out_diagnostics_json);
+        return fail_current_exception();
+    }
+}
+
+}  // extern "C"

@@ -1,0 +1,1 @@
+profiles/no-secret-store.yaml
