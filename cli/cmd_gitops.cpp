@@ -1,86 +1,22 @@
-// `appforge plan` and `appforge apply`: the GitOps change set against a real checkout.
-// The plan comes from the pure core (appforge/gitops.hpp); this file only reads the repo, runs
-// the git CLI (fork/exec, no shell), writes files and appends the audit log.
-#include <algorithm>
-#include <cerrno>
+// `appforge plan` and `appforge apply`: a thin face. The plan comes from the pure core
+// (plan_request in appforge/gitops.hpp), the checkout, git and the audit log from the edge library
+// (appforge/edge/apply.hpp); this file only parses arguments and prints.
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
-#include <vector>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
+#include "appforge/edge/apply.hpp"
+#include "appforge/edge/fs_repo.hpp"
 #include "appforge/gitops.hpp"
-#include "appforge/value_rules.hpp"
 #include "cli.hpp"
-#include "fs_repo.hpp"
-
-extern char** environ;
 
 namespace appforge::cli {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-// ---------------------------------------------------------------------------------------
-// The pipeline up to a plan: read, check, render, plan. No writes.
-// ---------------------------------------------------------------------------------------
-
-struct Prepared {
-    int exit = kOk;
-    std::optional<AppRequest> app;
-    std::optional<Plan> plan;
-    Diagnostics diagnostics;  ///< every diagnostic of every step
-    std::string read_error;   ///< set when the file could not be read at all
-};
-
-Prepared prepare(const Engine& engine, const std::string& file, const RepoView& repo) {
-    Prepared p;
-    auto text = read_input(file, p.read_error);
-    if (!text) {
-        p.exit = kUnreadable;
-        return p;
-    }
-    CheckedRequest checked = engine.check(*text);
-    p.diagnostics = checked.diagnostics;
-    if (checked.app) p.app = checked.app;
-    if (checked.kind != RequestKind::app) {
-        p.diagnostics.push_back(Diagnostic{"", "gitops.kind", "this is a NAS (Komodo) request; use `appforge komodo`",
-                                           Severity::error});
-        p.exit = kInvalid;
-        return p;
-    }
-    if (!checked.ok() || !checked.app) {
-        p.exit = is_parse_failure(checked.diagnostics) ? kUnreadable : kInvalid;
-        return p;
-    }
-    auto bundle = engine.render(*checked.app);
-    p.diagnostics.insert(p.diagnostics.end(), bundle.diagnostics.begin(), bundle.diagnostics.end());
-    if (!bundle.ok()) {
-        p.exit = kInvalid;
-        return p;
-    }
-    Plan plan = plan_change(*checked.app, *bundle.value, engine.profile(), repo, p.diagnostics);
-    p.diagnostics.insert(p.diagnostics.end(), plan.diagnostics.begin(), plan.diagnostics.end());
-    if (!plan.ok()) p.exit = kInvalid;
-    p.plan = std::move(plan);
-    return p;
-}
-
-nlohmann::json diagnostics_json(const Diagnostics& ds) {
-    nlohmann::json a = nlohmann::json::array();
-    for (const auto& d : ds) a.push_back(diagnostic_json(d));
-    return a;
-}
 
 void print_plan_text(std::ostream& out, const Plan& p) {
     out << "plan: " << p.appDir << (p.newNamespace ? "  (new namespace folder " + p.namespaceDir + ")" : "") << "\n";
@@ -103,174 +39,6 @@ void print_plan_text(std::ostream& out, const Plan& p) {
     for (const auto& r : p.risk.reasons) out << "          - " << r.message << "\n";
 }
 
-// ---------------------------------------------------------------------------------------
-// git through fork/exec (posix_spawn), never a shell
-// ---------------------------------------------------------------------------------------
-
-struct GitResult {
-    int status = -1;  ///< exit status; -1 when git could not be started or was killed
-    std::string out, err;
-    bool ok() const { return status == 0; }
-};
-
-GitResult run_git(const std::string& repo, const std::vector<std::string>& args) {
-    GitResult r;
-    std::vector<std::string> argv_s{"git", "-C", repo};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& s : argv_s) argv.push_back(s.data());
-    argv.push_back(nullptr);
-
-    int out_pipe[2], err_pipe[2];
-    if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
-        r.err = std::strerror(errno);
-        return r;
-    }
-    if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
-        r.err = std::strerror(errno);
-        ::close(out_pipe[0]);
-        ::close(out_pipe[1]);
-        return r;
-    }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);  // no prompt can hang on stdin
-    posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
-    pid_t pid = 0;
-    int rc = ::posix_spawnp(&pid, "git", &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    ::close(out_pipe[1]);
-    ::close(err_pipe[1]);
-    if (rc != 0) {
-        r.err = std::string("cannot run git: ") + std::strerror(rc);
-        ::close(out_pipe[0]);
-        ::close(err_pipe[0]);
-        return r;
-    }
-    // Drain both pipes together so a chatty hook cannot deadlock us.
-    pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-    std::string* sinks[2] = {&r.out, &r.err};
-    int open_fds = 2;
-    char buf[8192];
-    while (open_fds > 0) {
-        if (::poll(fds, 2, -1) < 0) {
-            if (errno == EINTR) continue;
-            break;
-        }
-        for (int i = 0; i < 2; ++i) {
-            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-            ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
-            if (n > 0) {
-                if (sinks[i]->size() < (1u << 20)) sinks[i]->append(buf, static_cast<std::size_t>(n));
-            } else if (n == 0 || errno != EINTR) {
-                ::close(fds[i].fd);
-                fds[i].fd = -1;
-                --open_fds;
-            }
-        }
-    }
-    for (auto& f : fds)
-        if (f.fd >= 0) ::close(f.fd);
-    int st = 0;
-    while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-    }
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return r;
-}
-
-std::string first_line(const std::string& s) {
-    std::string t = s;
-    while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
-    return t;
-}
-
-std::string git_error(const std::string& what, const GitResult& r) {
-    std::string e = r.err.empty() ? r.out : r.err;
-    while (!e.empty() && (e.back() == '\n' || e.back() == ' ')) e.pop_back();
-    return what + " failed" + (r.status >= 0 ? " (exit " + std::to_string(r.status) + ")" : "") +
-           (e.empty() ? "" : ": " + e);
-}
-
-// ---------------------------------------------------------------------------------------
-// File writes with an undo journal
-// ---------------------------------------------------------------------------------------
-
-bool write_all(int fd, const std::string& text) {
-    std::size_t off = 0;
-    while (off < text.size()) {
-        ssize_t w = ::write(fd, text.data() + off, text.size() - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) return false;
-        off += static_cast<std::size_t>(w);
-    }
-    return true;
-}
-
-/// Temporary file next to the target, fsync, rename: a reader sees the old or the new file, never half.
-bool write_atomic(const std::string& path, const std::string& text, mode_t mode, std::string& error) {
-    std::string tmp = path + ".appforge-tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0) {
-        error = tmp + ": " + std::strerror(errno);
-        return false;
-    }
-    bool ok = write_all(fd, text) && ::fchmod(fd, mode) == 0 && ::fsync(fd) == 0;
-    int saved = errno;
-    ok = (::close(fd) == 0) && ok;
-    if (ok && ::rename(tmp.c_str(), path.c_str()) != 0) {
-        saved = errno;
-        ok = false;
-    }
-    if (!ok) {
-        error = path + ": " + std::strerror(saved);
-        ::unlink(tmp.c_str());
-    }
-    return ok;
-}
-
-/// Everything apply changed on disk, so a failure can put every byte back.
-struct Journal {
-    std::vector<std::string> created_files;                  // full paths
-    std::vector<std::string> created_dirs;                   // full paths, in creation order
-    std::vector<std::tuple<std::string, std::string, mode_t>> edited;  // full path, old text, mode
-
-    /// Undoes in reverse order; returns the problems it could not fix.
-    std::vector<std::string> undo() {
-        std::vector<std::string> problems;
-        for (auto it = edited.rbegin(); it != edited.rend(); ++it) {
-            std::string e;
-            if (!write_atomic(std::get<0>(*it), std::get<1>(*it), std::get<2>(*it), e)) problems.push_back(e);
-        }
-        for (auto it = created_files.rbegin(); it != created_files.rend(); ++it)
-            if (::unlink(it->c_str()) != 0 && errno != ENOENT) problems.push_back(*it + ": " + std::strerror(errno));
-        for (auto it = created_dirs.rbegin(); it != created_dirs.rend(); ++it)
-            if (::rmdir(it->c_str()) != 0 && errno != ENOENT) problems.push_back(*it + ": " + std::strerror(errno));
-        return problems;
-    }
-};
-
-/// Creates the missing parent folders of a repo path, journalling each one.
-bool make_parents(const FsRepo& repo, const std::string& rel, Journal& j, std::string& error) {
-    std::size_t pos = 0;
-    while ((pos = rel.find('/', pos)) != std::string::npos) {
-        std::string dir = repo.full(rel.substr(0, pos));
-        struct stat st {};
-        if (::lstat(dir.c_str(), &st) != 0) {
-            if (::mkdir(dir.c_str(), 0755) != 0) {
-                error = dir + ": " + std::strerror(errno);
-                return false;
-            }
-            j.created_dirs.push_back(dir);
-        } else if (!S_ISDIR(st.st_mode)) {
-            error = dir + ": exists and is not a folder";
-            return false;
-        }
-        ++pos;
-    }
-    return true;
-}
-
 /// Test hook: APPFORGE_FAIL_AFTER_WRITES=N makes apply fail after N file writes, to prove the rollback.
 std::optional<long> fail_after_writes() {
     const char* v = std::getenv("APPFORGE_FAIL_AFTER_WRITES");
@@ -280,82 +48,6 @@ std::optional<long> fail_after_writes() {
     if (*end || n < 0) return std::nullopt;
     return n;
 }
-
-/// Writes the plan's files (creates, then edits) with every change journalled.
-bool write_plan(const FsRepo& repo, const Plan& plan, Journal& j, std::string& error) {
-    auto limit = fail_after_writes();
-    long writes = 0;
-    auto injected = [&]() {
-        if (limit && writes >= *limit) {
-            error = "injected failure after " + std::to_string(writes) + " file write(s) (APPFORGE_FAIL_AFTER_WRITES)";
-            return true;
-        }
-        return false;
-    };
-    for (const auto& f : plan.creates) {
-        if (injected()) return false;
-        if (!is_safe_repo_path(f.path)) {
-            error = f.path + ": unsafe path";
-            return false;
-        }
-        if (!make_parents(repo, f.path, j, error)) return false;
-        std::string full = repo.full(f.path);
-        struct stat st {};
-        if (::lstat(full.c_str(), &st) == 0) {
-            error = f.path + ": appeared after planning; refusing to overwrite";
-            return false;
-        }
-        // Journal before writing: the rename may succeed even if a later step reports an error.
-        j.created_files.push_back(full);
-        if (!write_atomic(full, f.content, 0644, error)) return false;
-        ++writes;
-    }
-    for (const auto& e : plan.edits) {
-        if (injected()) return false;
-        std::string full = repo.full(e.path);
-        struct stat st {};
-        auto now = repo.read_file(e.path);
-        if (!now || *now != e.old_text || ::lstat(full.c_str(), &st) != 0) {
-            error = e.path + ": changed after planning; refusing to edit";
-            return false;
-        }
-        mode_t mode = st.st_mode & 07777;
-        j.edited.emplace_back(full, e.old_text, mode);
-        if (!write_atomic(full, e.new_text, mode, error)) return false;
-        ++writes;
-    }
-    if (injected()) return false;
-    return true;
-}
-
-// ---------------------------------------------------------------------------------------
-// Audit log
-// ---------------------------------------------------------------------------------------
-
-/// Opened before any work so an unwritable log stops apply before the repo is touched.
-struct AuditLog {
-    int fd = -1;
-    std::string path;
-    ~AuditLog() {
-        if (fd >= 0) ::close(fd);
-    }
-    bool open(const std::string& p, std::string& error) {
-        path = p;
-        fd = ::open(p.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-        if (fd < 0) error = p + ": " + std::strerror(errno);
-        return fd >= 0;
-    }
-    /// One line per submission, one write() (O_APPEND keeps concurrent writers' lines whole), then fsync.
-    bool append(const nlohmann::json& record, std::string& error) {
-        if (fd < 0) return true;
-        std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-        if (!write_all(fd, line) || ::fsync(fd) != 0) {
-            error = path + ": " + std::strerror(errno);
-            return false;
-        }
-        return true;
-    }
-};
 
 }  // namespace
 
@@ -380,23 +72,23 @@ int cmd_plan(int argc, char** argv) {
     }
     auto engine = make_engine(args, std::cerr);
     if (!engine) return kUnreadable;
-    FsRepo repo(repo_dir);
-    Prepared p = prepare(*engine, file, repo);
-    if (!p.read_error.empty()) {
-        std::cerr << file << ": " << p.read_error << "\n";
+    std::string read_error;
+    auto text = read_input(file, read_error);
+    if (!text) {
+        std::cerr << file << ": " << read_error << "\n";
         return kUnreadable;
     }
+    PlannedRequest p = plan_request(*engine, *text, edge::FsRepo(repo_dir));
     print_diagnostics(std::cerr, file, p.diagnostics);
     if (format == "json") {
-        nlohmann::json j = p.plan ? plan_to_json(*p.plan) : nlohmann::json{{"ok", false}};
+        nlohmann::json j = planned_request_to_json(p);
         j["file"] = file;
-        j["diagnostics"] = diagnostics_json(p.diagnostics);
-        j["ok"] = p.exit == kOk;
         std::cout << j.dump(2) << "\n";
-    } else if (p.plan && p.exit == kOk) {
+    } else if (p.ok()) {
         print_plan_text(std::cout, *p.plan);
     }
-    return p.exit;
+    if (p.ok()) return kOk;
+    return is_parse_failure(p.diagnostics) ? kUnreadable : kInvalid;
 }
 
 int cmd_apply(int argc, char** argv) {
@@ -407,7 +99,7 @@ int cmd_apply(int argc, char** argv) {
         return kUnreadable;
     }
     const std::string file = args.positional[0], repo_dir = *args.get("repo");
-    AuditLog audit;
+    edge::AuditLog audit;
     if (auto a = args.get("audit-log")) {
         std::string e;
         if (!audit.open(*a, e)) {
@@ -417,163 +109,34 @@ int cmd_apply(int argc, char** argv) {
     }
     auto engine = make_engine(args, std::cerr);
     if (!engine) return kUnreadable;
-    FsRepo repo(repo_dir);
 
-    // One exit path: print, audit, return.
-    Prepared p;
-    AuditOutcome outcome;
-    auto finish = [&](int code, const nlohmann::json& result) {
-        outcome.diagnostics = p.diagnostics.size();
+    edge::ApplyResult r;
+    std::string read_error;
+    auto text = read_input(file, read_error);
+    if (!text) {
+        // Unreadable input is a submission too: it is audited like any rejection.
+        std::cerr << file << ": " << read_error << "\n";
+        r.status = edge::ApplyStatus::unreadable;
+        r.error = read_error;
         std::string e;
-        if (!audit.append(audit_record(p.app ? &*p.app : nullptr, outcome, rules::utc_now_iso8601()), e)) {
-            std::cerr << "appforge apply: audit log not written: " << e << "\n";
-            if (code == kOk) code = kInvalid;
-        }
-        std::cout << result.dump(2) << "\n";
-        return code;
-    };
-    auto fail = [&](int code, const std::string& what) {
-        nlohmann::json r{{"ok", false}, {"outcome", outcome.outcome}, {"file", file}};
-        if (!what.empty()) r["error"] = what;
-        r["diagnostics"] = diagnostics_json(p.diagnostics);
-        return finish(code, r);
-    };
-    auto reject = [&](const std::string& code, const std::string& message) {
-        p.diagnostics.push_back(Diagnostic{"", code, message, Severity::error});
-        print_diagnostics(std::cerr, file, {p.diagnostics.back()});
-        outcome.outcome = "rejected";
-        return fail(kInvalid, "");
-    };
-
-    std::error_code ec;
-    if (!fs::is_directory(repo_dir, ec)) {
-        outcome.outcome = "rejected";
-        std::cerr << "appforge apply: " << repo_dir << ": not a folder\n";
-        return fail(kUnreadable, repo_dir + ": not a folder");
+        if (audit.is_open() && !edge::audit_result(audit, r, e)) r.audit_error = e;
+    } else {
+        edge::ApplyOptions options;
+        options.fail_after_writes = fail_after_writes();
+        r = edge::apply_request(*engine, *text, repo_dir, &audit, options);
+        if (r.status == edge::ApplyStatus::unreadable && !r.error.empty())
+            std::cerr << "appforge apply: " << r.error << "\n";
+        print_diagnostics(std::cerr, file, r.diagnostics);
     }
-
-    // 1. Every check before any git operation that changes something.
-    p = prepare(*engine, file, repo);
-    if (!p.read_error.empty()) {
-        std::cerr << file << ": " << p.read_error << "\n";
-        outcome.outcome = "rejected";
-        return fail(kUnreadable, p.read_error);
+    int code = static_cast<int>(r.status);
+    if (!r.audit_error.empty()) {
+        std::cerr << "appforge apply: audit log not written: " << r.audit_error << "\n";
+        if (code == kOk) code = kInvalid;
     }
-    print_diagnostics(std::cerr, file, p.diagnostics);
-    if (p.exit != kOk) {
-        outcome.outcome = "rejected";
-        return fail(p.exit, "");
-    }
-    const Plan& plan = *p.plan;
-
-    auto top = run_git(repo_dir, {"rev-parse", "--show-toplevel"});
-    if (!top.ok()) return reject("git.not-a-repo", git_error("git rev-parse", top));
-    if (fs::canonical(first_line(top.out), ec) != fs::canonical(repo_dir, ec))
-        return reject("git.not-top", "--repo must be the top folder of the checkout (" + first_line(top.out) + ")");
-    auto status = run_git(repo_dir, {"status", "--porcelain=v1", "--untracked-files=all"});
-    if (!status.ok()) return reject("git.status", git_error("git status", status));
-    if (!status.out.empty())
-        return reject("git.dirty", "the working tree has uncommitted or untracked changes; commit or stash them first");
-    auto head = run_git(repo_dir, {"rev-parse", "--verify", "-q", "HEAD^{commit}"});
-    if (!head.ok()) return reject("git.no-head", "the repo has no commit to branch from");
-    const std::string orig_sha = first_line(head.out);
-    auto sym = run_git(repo_dir, {"symbolic-ref", "-q", "HEAD"});
-    const std::string orig_ref = sym.ok() ? first_line(sym.out) : "";  // empty: detached HEAD
-    if (run_git(repo_dir, {"rev-parse", "--verify", "-q", "refs/heads/" + plan.branch}).ok())
-        return reject("git.branch.exists", "branch " + plan.branch + " already exists");
-
-    // 2. Author: the user's git config; appforge's identity only for what is unset.
-    std::vector<std::string> identity;
-    if (!run_git(repo_dir, {"config", "user.name"}).ok()) identity.insert(identity.end(), {"-c", "user.name=appforge"});
-    if (!run_git(repo_dir, {"config", "user.email"}).ok())
-        identity.insert(identity.end(), {"-c", "user.email=appforge@localhost"});
-
-    // 3. Branch, write, add, commit; any failure undoes everything.
-    Journal journal;
-    bool branch_created = false;
-    std::string error;
-    std::string commit;
-    auto attempt = [&]() {
-        auto co = run_git(repo_dir, {"checkout", "-q", "-b", plan.branch});
-        branch_created = run_git(repo_dir, {"rev-parse", "--verify", "-q", "refs/heads/" + plan.branch}).ok();
-        if (!co.ok()) {
-            error = git_error("git checkout -b", co);
-            return false;
-        }
-        if (!write_plan(repo, plan, journal, error)) return false;
-        std::vector<std::string> add{"add", "--"};
-        for (const auto& f : plan.creates) add.push_back(f.path);
-        for (const auto& e : plan.edits) add.push_back(e.path);
-        auto added = run_git(repo_dir, add);
-        if (!added.ok()) {
-            error = git_error("git add", added);
-            return false;
-        }
-        std::vector<std::string> ci = identity;
-        ci.insert(ci.end(), {"commit", "-q", "-m", plan.commitMessage});
-        auto committed = run_git(repo_dir, ci);
-        if (!committed.ok()) {
-            error = git_error("git commit", committed);
-            return false;
-        }
-        auto sha = run_git(repo_dir, {"rev-parse", "--verify", "-q", "HEAD"});
-        if (!sha.ok() || first_line(sha.out) == orig_sha) {
-            error = git_error("git rev-parse HEAD", sha);
-            return false;
-        }
-        commit = first_line(sha.out);
-        return true;
-    };
-    // The git CLI is run with -C; a relative --repo is fine for it, the journal uses repo.full().
-    if (!attempt()) {
-        std::vector<std::string> problems = journal.undo();
-        // HEAD back where it was without touching files, then the index from HEAD, then the branch.
-        GitResult h = orig_ref.empty() ? run_git(repo_dir, {"update-ref", "--no-deref", "HEAD", orig_sha})
-                                       : run_git(repo_dir, {"symbolic-ref", "HEAD", orig_ref});
-        if (!h.ok()) problems.push_back(git_error("restoring HEAD", h));
-        auto rs = run_git(repo_dir, {"reset", "-q"});
-        if (!rs.ok()) problems.push_back(git_error("git reset", rs));
-        if (branch_created) {
-            auto del = run_git(repo_dir, {"branch", "-q", "-D", plan.branch});
-            if (!del.ok()) problems.push_back(git_error("git branch -D", del));
-        }
-        std::string msg = "apply failed: " + error + "; ";
-        msg += problems.empty() ? "the repository was restored" : "ROLLBACK INCOMPLETE: " + [&] {
-            std::string s;
-            for (const auto& x : problems) s += (s.empty() ? "" : "; ") + x;
-            return s;
-        }();
-        p.diagnostics.push_back(Diagnostic{"", problems.empty() ? "git.failed" : "git.rollback", msg, Severity::error});
-        print_diagnostics(std::cerr, file, {p.diagnostics.back()});
-        outcome.outcome = "failed";
-        outcome.branch = plan.branch;
-        return fail(kInvalid, msg);
-    }
-
-    // 4. Lifecycle: the request now carries its branch and commit (still pending until merged).
-    AppRequest app = *p.app;
-    auto lc = record_commit(app, plan.branch, commit);
-    p.diagnostics.insert(p.diagnostics.end(), lc.begin(), lc.end());
-    p.app = app;
-
-    outcome.outcome = "committed";
-    outcome.branch = plan.branch;
-    outcome.commit = commit;
-    nlohmann::json files = nlohmann::json::array();
-    for (const auto& e : plan.edits) files.push_back({{"path", e.path}, {"action", "edit"}});
-    for (const auto& f : plan.creates) files.push_back({{"path", f.path}, {"action", "create"}});
-    nlohmann::json result{{"ok", true},
-                          {"outcome", "committed"},
-                          {"branch", plan.branch},
-                          {"commit", commit},
-                          {"commitMessage", plan.commitMessage},
-                          {"prTitle", plan.prTitle},
-                          {"prBody", plan.prBody},
-                          {"files", files},
-                          {"risk", risk_to_json(plan.risk)},
-                          {"request", to_json(app)},
-                          {"diagnostics", diagnostics_json(p.diagnostics)}};
-    return finish(kOk, result);
+    nlohmann::json j = apply_result_to_json(r);
+    if (!r.ok()) j["file"] = file;
+    std::cout << j.dump(2) << "\n";
+    return code;
 }
 
 }  // namespace appforge::cli

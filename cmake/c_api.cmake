@@ -18,7 +18,7 @@ target_compile_definitions(appforge_c PRIVATE
   APPFORGE_VERSION_MINOR=${PROJECT_VERSION_MINOR}
   APPFORGE_VERSION_PATCH=${PROJECT_VERSION_PATCH})
 target_compile_options(appforge_c PRIVATE $<$<CXX_COMPILER_ID:GNU,Clang>:-Wall -Wextra>)
-target_link_libraries(appforge_c PRIVATE appforge)
+target_link_libraries(appforge_c PRIVATE appforge appforge_edge)
 if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
   # The static core was compiled with default visibility; the version script keeps its
   # symbols (and those of the C++ libraries inlined into it) out of the dynamic table.

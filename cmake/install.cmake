@@ -1,9 +1,9 @@
 # Install rules: headers, the static core, the C API, a CMake package (find_package(appforge
-# CONFIG) -> appforge::appforge, appforge::appforge_c) and a pkg-config file for the C API.
+# CONFIG) -> appforge::appforge, appforge::appforge_edge, appforge::appforge_c) and a pkg-config file for the C API.
 include(CMakePackageConfigHelpers)
 
 set(APPFORGE_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/appforge)
-set(_appforge_targets appforge)
+set(_appforge_targets appforge appforge_edge)
 if(TARGET appforge_c)
   list(APPEND _appforge_targets appforge_c)
 endif()

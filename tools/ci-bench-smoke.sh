@@ -6,8 +6,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${1:-$root/build-ci-bench}"
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAPPFORGE_BUILD_BENCH=ON \
-  -DAPPFORGE_BUILD_TESTS=OFF > /dev/null
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAPPFORGE_BUILD_BENCH=ON > /dev/null
 ninja -C "$build" appforge_bench appforge_cli
 "$build/bench/appforge_bench" --benchmark_min_time=0.01 \
   --benchmark_filter='BM_(ParseRequest|Validate|Render|Verify|FullPipeline|FullPipelineToStream|EngineCreate)$'

@@ -61,7 +61,7 @@ for t in $targets; do
      "$BUILD/fuzz/$t" "$CORPUS/$t" -dict="$ROOT/fuzz/appforge.dict" -max_total_time="$TIME" \
        -timeout=10 -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
        -artifact_prefix="$BUILD/artifacts/$t/" >"$log" 2>&1; then
-    grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" | tr '\n' ' '; echo
+    grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" | tr '\n' ' '; echo
   else
     status=1
     echo "ci-fuzz-smoke: $t FAILED; artifacts in $BUILD/artifacts/$t/"

@@ -23,7 +23,8 @@ stage() {
 }
 
 build() {
-  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAPPFORGE_BUILD_TESTS=ON >/dev/null &&
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAPPFORGE_BUILD_TESTS=ON \
+    -DAPPFORGE_BUILD_BENCH=ON >/dev/null &&
     cmake --build "$BUILD_DIR"
 }
 stage "build" build || true
@@ -33,9 +34,13 @@ export APPFORGE_CLI="$ROOT/$BUILD_DIR/cli/appforge"
 export APPFORGE_SOURCE_DIR="$ROOT"
 stage "ctest" ctest --test-dir "$BUILD_DIR" --output-on-failure -j2
 stage "integration (pytest)" python3 -m pytest -q tests/integration
-for script in tools/examples-test.sh tools/python-wheel-test.sh tools/ci-sanitizers.sh tools/ci-fuzz-smoke.sh tools/ci-bench-smoke.sh; do
-  [ -x "$script" ] && stage "$(basename "$script" .sh)" "$script"
-done
+# The wheel is built once, into a kept venv that the examples reuse.
+VENV_DIR="$ROOT/$BUILD_DIR-venv"
+stage "python wheel (fresh venv, pytest, stubtest)" env KEEP_VENV="$VENV_DIR" tools/python-wheel-test.sh
+stage "examples against the installed tree" env APPFORGE_VENV="$VENV_DIR" tools/examples-test.sh
+stage "sanitizers (ASan+UBSan suite, TSan threads)" tools/ci-sanitizers.sh
+stage "fuzz smoke" env FUZZ_TIME="${FUZZ_TIME:-10}" tools/ci-fuzz-smoke.sh
+stage "bench smoke" tools/ci-bench-smoke.sh "$ROOT/$BUILD_DIR"
 
 echo
 [ ${#failures[@]} -eq 0 ] || echo "failed stages: ${failures[*]}"

@@ -13,7 +13,10 @@
 #include <random>
 #include <string>
 
+#include "appforge/edge/apply.hpp"
+#include "appforge/edge/fs_repo.hpp"
 #include "appforge/engine.hpp"
+#include "appforge/gitops.hpp"
 #include "appforge/komodo.hpp"
 
 // The header's version macros are hand-written (C89 consumers read them without CMake); the
@@ -72,12 +75,7 @@ void clear(af_buf* out) {
     }
 }
 
-json diagnostics_json(const Diagnostics& ds) {
-    json a = json::array();
-    for (const auto& d : ds)
-        a.push_back({{"path", d.path}, {"code", d.code}, {"message", d.message}, {"severity", to_string(d.severity)}});
-    return a;
-}
+json diagnostics_json(const Diagnostics& ds) { return appforge::diagnostics_to_json(ds); }
 
 /// One line per diagnostic, for af_last_error().
 std::string diagnostics_text(const Diagnostics& ds) {
@@ -95,7 +93,7 @@ int fail_with(const Diagnostics& ds) {
     int status = AF_EINVALID;
     if (appforge::is_parse_failure(ds)) status = AF_EPARSE;
     for (const auto& d : ds)
-        if (d.code == "render.kind") status = AF_EKIND;
+        if (d.code == "render.kind" || d.code == "gitops.kind") status = AF_EKIND;
     return fail(status, diagnostics_text(ds));
 }
 
@@ -256,6 +254,65 @@ AF_API int af_komodo_payload(af_buf* out_payload_json, af_buf* out_diagnostics_j
         return ok();
     } catch (...) {
         af_buf_dispose(out_payload_json);
+        af_buf_dispose(out_diagnostics_json);
+        return fail_current_exception();
+    }
+}
+
+AF_API int af_plan(af_buf* out_plan_json, af_buf* out_diagnostics_json, const af_engine* engine,
+                   const char* request_text, const char* repo_dir) {
+    try {
+        clear(out_plan_json);
+        clear(out_diagnostics_json);
+        if (!out_plan_json) return fail(AF_EINVAL, "af_plan: out_plan_json is NULL");
+        if (!engine) return fail(AF_EINVAL, "af_plan: engine is NULL");
+        if (!request_text) return fail(AF_EINVAL, "af_plan: request_text is NULL");
+        if (!repo_dir) return fail(AF_EINVAL, "af_plan: repo_dir is NULL");
+        std::error_code ec;
+        if (!std::filesystem::is_directory(repo_dir, ec))
+            return fail(AF_EINVAL, std::string("af_plan: ") + repo_dir + ": not a folder");
+        auto planned = appforge::plan_request(*engine->engine, request_text, appforge::edge::FsRepo(repo_dir));
+        fill(out_plan_json, appforge::planned_request_to_json(planned).dump());
+        fill(out_diagnostics_json, diagnostics_json(planned.diagnostics).dump());
+        if (!planned.ok()) return fail_with(planned.diagnostics);
+        return ok();
+    } catch (...) {
+        af_buf_dispose(out_plan_json);
+        af_buf_dispose(out_diagnostics_json);
+        return fail_current_exception();
+    }
+}
+
+AF_API int af_apply(af_buf* out_result_json, af_buf* out_diagnostics_json, const af_engine* engine,
+                    const char* request_text, const char* repo_dir, const char* audit_log) {
+    namespace edge = appforge::edge;
+    try {
+        clear(out_result_json);
+        clear(out_diagnostics_json);
+        if (!out_result_json) return fail(AF_EINVAL, "af_apply: out_result_json is NULL");
+        if (!engine) return fail(AF_EINVAL, "af_apply: engine is NULL");
+        if (!request_text) return fail(AF_EINVAL, "af_apply: request_text is NULL");
+        if (!repo_dir) return fail(AF_EINVAL, "af_apply: repo_dir is NULL");
+        std::error_code ec;
+        if (!std::filesystem::is_directory(repo_dir, ec))
+            return fail(AF_EINVAL, std::string("af_apply: ") + repo_dir + ": not a folder");
+        edge::AuditLog audit;
+        std::string why;
+        if (audit_log && !audit.open(audit_log, why)) return fail(AF_EIO, "af_apply: cannot open the audit log: " + why);
+        edge::ApplyResult r = edge::apply_request(*engine->engine, request_text, repo_dir, &audit);
+        fill(out_result_json, edge::apply_result_to_json(r).dump());
+        fill(out_diagnostics_json, diagnostics_json(r.diagnostics).dump());
+        if (r.ok()) {
+            if (!r.audit_error.empty())
+                return fail(AF_EIO, "af_apply: committed " + r.commit + " but the audit log was not written: " +
+                                        r.audit_error);
+            return ok();
+        }
+        if (r.outcome == "failed") return fail(AF_EIO, r.error);
+        if (!r.error.empty() && r.diagnostics.empty()) return fail(AF_EIO, r.error);
+        return fail_with(r.diagnostics);
+    } catch (...) {
+        af_buf_dispose(out_result_json);
         af_buf_dispose(out_diagnostics_json);
         return fail_current_exception();
     }

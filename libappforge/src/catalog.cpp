@@ -261,8 +261,9 @@ bool value_text(const json& ctx, std::string_view path, std::string& out) {
         out += s;
     } else if (v->is_number_integer()) {
         out += v->dump();
+    } else {
+        return false;
     }
-    else return false;
     return true;
 }
 
@@ -326,7 +327,7 @@ bool fill(const json& skel, const json& ctx, json& out) {
                 json v;
                 if (!fill(*it, ctx, v)) return false;
                 // Two keys that only differ by their values: the slow path reports the duplicate.
-                if (!out.emplace(key.get<std::string>(), std::move(v)).second) return false;
+                if (!out.emplace(std::move(key.get_ref<std::string&>()), std::move(v)).second) return false;
             }
             return true;
         }
@@ -521,7 +522,8 @@ Diagnostics Catalog::add(const std::string& source_name, std::string_view text) 
             std::string why = probe.diagnostics.empty() ? "renders no YAML document" : probe.diagnostics.front().message;
             errors += (errors.empty() ? "" : "; ") + source_name + ":" + std::to_string(line_of(text, key, nth)) +
                       ": template does not render valid YAML: " + why;
-        } else if (list != probe.value->front().is_array()) {
+        } else if (list ? !probe.value->front().is_array() : !probe.value->front().is_object()) {
+            // A scalar is neither: "apiVersion" alone once loaded as a manifest (found by fuzzing).
             errors += (errors.empty() ? "" : "; ") + source_name + ":" + std::to_string(line_of(text, key, nth)) +
                       ": template must render a YAML " + (list ? "list" : "mapping");
         }

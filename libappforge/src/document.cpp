@@ -1,5 +1,7 @@
 #include "appforge/document.hpp"
 
+#include <array>
+
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -418,26 +420,23 @@ bool yaml_plain_safe(std::string_view s) {
     unsigned char first = static_cast<unsigned char>(s.front());
     if (!(std::isalnum(first) || first == '/' || first == '_' || first == '.')) return false;
     if (s.back() == ' ' || s.back() == ':') return false;
+    // One table lookup per character (this runs on every string of every manifest):
+    // 1 = never plain, 2 = can appear in a number, 4 = depends on the next character.
+    static const auto cls = [] {
+        std::array<unsigned char, 256> t{};
+        for (int c = 0; c < 256; ++c) t[c] = (c < 0x20 || c >= 0x7f) ? 1 : 0;
+        for (unsigned char c : std::string_view("#'\"`{}[],&*!|>%@\\")) t[c] = 1;
+        for (unsigned char c : std::string_view("0123456789.+-eE_:xXoObBabcdefABCDEF")) t[c] |= 2;
+        t[':'] |= 4;
+        t[' '] |= 4;
+        return t;
+    }();
     bool numberish = true;
     for (std::size_t i = 0; i < s.size(); ++i) {
-        unsigned char c = static_cast<unsigned char>(s[i]);
-        if (c < 0x20 || c >= 0x7f) return false;
-        switch (c) {
-            case '#': case '\'': case '"': case '`': case '{': case '}': case '[': case ']':
-            case ',': case '&': case '*': case '!': case '|': case '>': case '%': case '@':
-            case '\\':
-                return false;
-            case ':':
-                if (i + 1 < s.size() && s[i + 1] == ' ') return false;
-                break;
-            default:
-                break;
-        }
-        if (c == ' ' && i + 1 < s.size() && s[i + 1] == '#') return false;
-        if (!(std::isdigit(c) || c == '.' || c == '+' || c == '-' || c == 'e' || c == 'E' || c == '_' ||
-              c == ':' || c == 'x' || c == 'X' || c == 'o' || c == 'O' || c == 'b' || c == 'B' ||
-              (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
-            numberish = false;
+        unsigned char k = cls[static_cast<unsigned char>(s[i])];
+        if (k & 1) return false;
+        if ((k & 4) && i + 1 < s.size() && s[i + 1] == (s[i] == ':' ? ' ' : '#')) return false;
+        numberish = numberish && (k & 2);
     }
     // Anything a YAML 1.1 or 1.2 reader might turn into a number, a date or a sexagesimal.
     if (numberish && std::isdigit(first)) return false;
@@ -445,12 +444,12 @@ bool yaml_plain_safe(std::string_view s) {
     // Only short strings can be one of the words (the longest has 5 characters).
     if (s.size() <= 5) {
         char lower[6];
-        for (std::size_t i = 0; i < s.size(); ++i)
-            lower[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[i])));
+        for (std::size_t i = 0; i < s.size(); ++i)  // ASCII only here: the loop above refused the rest
+            lower[i] = (s[i] >= 'A' && s[i] <= 'Z') ? static_cast<char>(s[i] - 'A' + 'a') : s[i];
         std::string_view l(lower, s.size());
-        static const char* words[] = {"y",   "n",     "yes",   "no",   "on",   "off",  "true", "false",
-                                      "null", "~",    ".inf",  "-.inf", ".nan", "+.inf", "<<",  "="};
-        for (const char* w : words)
+        static constexpr std::string_view words[] = {"y",    "n", "yes",  "no",    "on",   "off",   "true", "false",
+                                                     "null", "~", ".inf", "-.inf", ".nan", "+.inf", "<<",   "="};
+        for (std::string_view w : words)
             if (l == w) return false;
     }
     // Dates (YYYY-MM-DD...) are timestamps to YAML 1.1 readers.
@@ -514,15 +513,14 @@ void emit_map(std::string& out, const json& v, int indent, bool first_inline) {
     for (auto it = v.begin(); it != v.end(); ++it) {
         if (!(first && first_inline)) out.append(static_cast<std::size_t>(indent), ' ');
         first = false;
-        std::string key;
-        emit_scalar_string(key, it.key());
-        if (key.size() > 1000) {
+        const std::size_t key_at = out.size();
+        emit_scalar_string(out, it.key());
+        if (out.size() - key_at > 1000) {
             // YAML caps implicit keys at 1024 characters; longer ones need the explicit "? key"
             // form or the output does not read back (found by fuzzing).
-            out += "? " + key + "\n";
+            out.insert(key_at, "? ");
+            out.push_back('\n');
             out.append(static_cast<std::size_t>(indent), ' ');
-        } else {
-            out += key;
         }
         out.push_back(':');
         if (is_block(*it)) {

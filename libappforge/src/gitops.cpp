@@ -5,6 +5,7 @@
 #include <set>
 
 #include "appforge/document.hpp"
+#include "appforge/engine.hpp"
 #include "appforge/validate.hpp"
 #include "appforge/value_rules.hpp"
 
@@ -787,8 +788,7 @@ json plan_to_json(const Plan& p) {
     for (const auto& f : p.creates) creates.push_back({{"path", f.path}, {"content", f.content}});
     for (const auto& e : p.edits)
         edits.push_back({{"path", e.path}, {"entry", e.entry}, {"line", e.line}, {"oldText", e.old_text}, {"newText", e.new_text}});
-    for (const auto& d : p.diagnostics)
-        diags.push_back({{"path", d.path}, {"code", d.code}, {"message", d.message}, {"severity", to_string(d.severity)}});
+    diags = diagnostics_to_json(p.diagnostics);
     return {{"ok", p.ok()},
             {"appDir", p.appDir},
             {"namespaceDir", p.namespaceDir},
@@ -801,6 +801,47 @@ json plan_to_json(const Plan& p) {
             {"edits", edits},
             {"risk", risk_to_json(p.risk)},
             {"diagnostics", diags}};
+}
+
+json diagnostics_to_json(const Diagnostics& ds) {
+    json a = json::array();
+    for (const auto& d : ds)
+        a.push_back({{"path", d.path}, {"code", d.code}, {"message", d.message}, {"severity", to_string(d.severity)}});
+    return a;
+}
+
+// ---------------------------------------------------------------------------------------
+// The request -> plan pipeline
+// ---------------------------------------------------------------------------------------
+
+PlannedRequest plan_checked_request(const Engine& engine, const CheckedRequest& checked, const RepoView& repo) {
+    PlannedRequest p;
+    p.diagnostics = checked.diagnostics;
+    if (checked.app) p.app = checked.app;
+    if (checked.kind != RequestKind::app) {
+        p.diagnostics.push_back(
+            error("", "gitops.kind", "this is a NAS (Komodo) request; use `appforge komodo`"));
+        return p;
+    }
+    if (!checked.ok() || !checked.app) return p;
+    auto bundle = engine.render(*checked.app);
+    p.diagnostics.insert(p.diagnostics.end(), bundle.diagnostics.begin(), bundle.diagnostics.end());
+    if (!bundle.ok()) return p;
+    Plan plan = plan_change(*checked.app, *bundle.value, engine.profile(), repo, p.diagnostics);
+    p.diagnostics.insert(p.diagnostics.end(), plan.diagnostics.begin(), plan.diagnostics.end());
+    p.plan = std::move(plan);
+    return p;
+}
+
+PlannedRequest plan_request(const Engine& engine, std::string_view request_text, const RepoView& repo) {
+    return plan_checked_request(engine, engine.check(request_text), repo);
+}
+
+json planned_request_to_json(const PlannedRequest& p) {
+    json j = p.plan ? plan_to_json(*p.plan) : json{{"ok", false}};
+    j["diagnostics"] = diagnostics_to_json(p.diagnostics);
+    j["ok"] = p.ok();
+    return j;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -87,6 +87,8 @@ json build_deployment(const AppRequest& r, const ClusterProfile& p, const Patter
         container["resources"] = {{"requests", req}};
     }
     if (storage) container["volumeMounts"] = json::array({json{{"name", storage->volumeName}, {"mountPath", p.mountPath}}});
+    json containers = json::array();
+    containers.push_back(std::move(container));
     json d;
     d["apiVersion"] = "apps/v1";
     d["kind"] = "Deployment";
@@ -100,9 +102,10 @@ json build_deployment(const AppRequest& r, const ClusterProfile& p, const Patter
     spec["selector"] = {{"matchLabels", {{kNameLabel, r.appName}}}};
     // A ReadWriteOnce volume cannot be attached to a second pod during a rolling update.
     if (storage && storage->persistent) spec["strategy"] = {{"type", "Recreate"}};
-    spec["template"] = {{"metadata", {{"labels", labels}}},
-                        {"spec", {{"containers", json::array({container})}}}};
-    d["spec"] = spec;
+    json& tmpl = spec["template"];
+    tmpl["metadata"]["labels"] = std::move(labels);
+    tmpl["spec"]["containers"] = std::move(containers);
+    d["spec"] = std::move(spec);
     return d;
 }
 
@@ -160,7 +163,7 @@ Result<Bundle> render_bundle(const AppRequest& r, const ClusterProfile& p, const
             return std::nullopt;
         }
         if (docs.value->empty()) return json();  // a conditional template that rendered nothing
-        return docs.value->front();
+        return std::move(docs.value->front());
     };
 
     Bundle b;
@@ -170,11 +173,15 @@ Result<Bundle> render_bundle(const AppRequest& r, const ClusterProfile& p, const
     json& pod = deployment["spec"]["template"]["spec"];
     if (storage->volume) {
         auto v = render_one(*storage->volume, storage->source + " volume");
-        if (v && v->is_object()) pod["volumes"] = json::array({*v});
+        if (v && v->is_object()) {
+            json volumes = json::array();
+            volumes.push_back(std::move(*v));
+            pod["volumes"] = std::move(volumes);
+        }
     }
     if (storage->env) {
         auto e = render_one(*storage->env, storage->source + " env");
-        if (e && e->is_array() && !e->empty()) pod["containers"][0]["env"] = *e;
+        if (e && e->is_array() && !e->empty()) pod["containers"][0]["env"] = std::move(*e);
     }
     b.files.push_back(RenderedFile{"deployment.yaml", std::move(deployment), {}});
 

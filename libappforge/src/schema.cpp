@@ -1,6 +1,10 @@
 #include "appforge/schema.hpp"
 
 #include <atomic>
+#include <mutex>
+#include <optional>
+#include <regex>
+#include <set>
 #include <cstdint>
 #include <stdexcept>
 #include <unordered_map>
@@ -15,10 +19,48 @@ namespace appforge {
 
 using nlohmann::json;
 
+namespace {
+
+/// The `pattern` keywords of a schema, as a tree pruned to the branches that hold one.
+struct PatternNode {
+    std::optional<std::string> pattern;
+    std::string memo_prefix;  // identifies this node's pattern in the per-thread memo
+    std::vector<std::pair<std::string, std::unique_ptr<PatternNode>>> properties;
+    std::set<std::string> declared;  // every name under "properties" (additionalProperties skips them)
+    std::unique_ptr<PatternNode> additional;
+    std::unique_ptr<PatternNode> items;
+    std::vector<std::unique_ptr<PatternNode>> tuple;
+    std::vector<std::unique_ptr<PatternNode>> branches;  // allOf / anyOf / oneOf / not
+};
+
+}  // namespace
+
 struct JsonSchema::Impl {
     json document;
-    valijson::Schema schema;
+    valijson::Schema schema;  // with the fast path, parsed on the first failure (see full())
+    std::once_flag full_once;
     std::uint64_t serial = 0;
+    // Fast path for schemas with `pattern`s (CRDs): valijson runs std::regex on every value on
+    // every request. When `fast` is set, `stripped` is the schema without its patterns and
+    // `patterns` checks them with per-thread memoized results; any failure of either falls back
+    // to the full schema, so diagnostics are valijson's own.
+    bool fast = false;
+    valijson::Schema stripped;
+    std::unique_ptr<PatternNode> patterns;
+
+    /// The schema with its patterns, parsed once on first need.
+    const valijson::Schema& full(const std::string& title) {
+        std::call_once(full_once, [&] {
+            try {
+                valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
+                valijson::adapters::NlohmannJsonAdapter adapter(document);
+                parser.populateSchema(adapter, schema);
+            } catch (const std::exception& e) {
+                throw std::runtime_error("schema " + title + " does not compile: " + e.what());
+            }
+        });
+        return schema;
+    }
 };
 
 namespace {
@@ -34,18 +76,153 @@ valijson::Validator& thread_validator(std::uint64_t serial) {
     auto v = std::make_unique<valijson::Validator>(valijson::Validator::kStrongTypes);
     return *cache.emplace(serial, std::move(v)).first->second;
 }
+
+std::atomic<std::uint64_t> next_regex{1};
+
+/// A quick scan (no allocation) so that schemas without any `pattern` skip the copy and the walk.
+bool mentions_pattern(const json& v) {
+    if (v.is_object()) {
+        for (auto it = v.begin(); it != v.end(); ++it)
+            if (it.key() == "pattern" || mentions_pattern(*it)) return true;
+    } else if (v.is_array()) {
+        for (const auto& e : v)
+            if (mentions_pattern(e)) return true;
+    }
+    return false;
+}
+
+/// Builds the pattern tree of one schema node and erases its `pattern` from `out` (the same node
+/// of the stripped copy). Clears `supported` on any keyword that could reach a subschema by a
+/// way the tree does not follow, since then stripping could change the verdict.
+std::unique_ptr<PatternNode> compile_patterns(const json& node, json& out, bool& supported) {
+    if (!node.is_object()) return nullptr;
+    static const char* const unsupported[] = {"$ref", "patternProperties", "additionalItems", "contains",
+                                              "propertyNames", "dependencies", "if", "then", "else"};
+    for (const char* k : unsupported)
+        if (node.contains(k)) supported = false;
+    auto n = std::make_unique<PatternNode>();
+    bool any = false;
+    auto p = node.find("pattern");
+    if (p != node.end()) {
+        if (!p->is_string()) {
+            supported = false;
+            return nullptr;
+        }
+        n->pattern = p->get<std::string>();  // compiled on first use, as valijson does
+        std::uint64_t id = next_regex.fetch_add(1);
+        n->memo_prefix.assign(reinterpret_cast<const char*>(&id), sizeof id);
+        out.erase("pattern");
+        any = true;
+    }
+    auto props = node.find("properties");
+    if (props != node.end() && props->is_object()) {
+        for (auto it = props->begin(); it != props->end(); ++it) {
+            n->declared.insert(it.key());
+            if (auto c = compile_patterns(*it, out["properties"][it.key()], supported)) {
+                n->properties.emplace_back(it.key(), std::move(c));
+                any = true;
+            }
+        }
+    }
+    auto add = node.find("additionalProperties");
+    if (add != node.end() && (n->additional = compile_patterns(*add, out["additionalProperties"], supported)))
+        any = true;
+    auto items = node.find("items");
+    if (items != node.end()) {
+        if (items->is_array()) {
+            for (std::size_t i = 0; i < items->size(); ++i) {
+                n->tuple.push_back(compile_patterns((*items)[i], out["items"][i], supported));
+                any = any || n->tuple.back();
+            }
+        } else if ((n->items = compile_patterns(*items, out["items"], supported))) {
+            any = true;
+        }
+    }
+    for (const char* k : {"allOf", "anyOf", "oneOf"}) {
+        auto b = node.find(k);
+        if (b == node.end() || !b->is_array()) continue;
+        for (std::size_t i = 0; i < b->size(); ++i)
+            if (auto c = compile_patterns((*b)[i], out[k][i], supported)) {
+                n->branches.push_back(std::move(c));
+                any = true;
+            }
+    }
+    auto nt = node.find("not");
+    if (nt != node.end())
+        if (auto c = compile_patterns(*nt, out["not"], supported)) {
+            n->branches.push_back(std::move(c));
+            any = true;
+        }
+    return any ? std::move(n) : nullptr;
+}
+
+/// True when every `pattern` valijson could apply to `doc` matches, so the stripped schema gives
+/// the full schema's verdict. Values repeat across requests ("Snapshot", "1Gi", "0 2 * * *"):
+/// each (pattern, value) result is memoized per thread.
+bool patterns_match(const PatternNode& n, const json& doc) {
+    if (n.pattern && doc.is_string()) {
+        thread_local std::unordered_map<std::string, bool> memo;
+        const std::string& value = doc.get_ref<const std::string&>();
+        std::string key = n.memo_prefix;
+        key += value;
+        auto it = memo.find(key);
+        if (it == memo.end()) {
+            if (memo.size() >= 4096) memo.clear();
+            // The same engine and flags as valijson; compiling every CRD pattern up front would
+            // cost more than Engine creation itself.
+            thread_local std::unordered_map<std::string, std::regex> compiled;
+            auto re = compiled.find(*n.pattern);
+            if (re == compiled.end()) {
+                if (compiled.size() >= 256) compiled.clear();  // engines come and go in long-lived processes
+                re = compiled.emplace(*n.pattern, std::regex(*n.pattern)).first;
+            }
+            it = memo.emplace(std::move(key), std::regex_search(value, re->second)).first;
+        }
+        if (!it->second) return false;
+    }
+    if (doc.is_object()) {
+        for (const auto& p : n.properties) {
+            auto it = doc.find(p.first);
+            if (it != doc.end() && !patterns_match(*p.second, *it)) return false;
+        }
+        if (n.additional)
+            for (auto it = doc.begin(); it != doc.end(); ++it)
+                if (!n.declared.count(it.key()) && !patterns_match(*n.additional, *it)) return false;
+    }
+    if (doc.is_array()) {
+        for (std::size_t i = 0; i < doc.size(); ++i) {
+            const PatternNode* c = n.items.get();
+            if (!n.tuple.empty()) c = i < n.tuple.size() ? n.tuple[i].get() : nullptr;
+            if (c && !patterns_match(*c, doc[i])) return false;
+        }
+    }
+    for (const auto& b : n.branches)
+        if (!patterns_match(*b, doc)) return false;
+    return true;
+}
+
 }  // namespace
 
 JsonSchema::JsonSchema(const json& schema_document, std::string title) : impl_(new Impl), title_(std::move(title)) {
     impl_->document = schema_document;
     impl_->serial = next_serial.fetch_add(1);
     try {
-        valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
-        valijson::adapters::NlohmannJsonAdapter adapter(impl_->document);
-        parser.populateSchema(adapter, impl_->schema);
-    } catch (const std::exception& e) {
-        throw std::runtime_error("schema " + title_ + " does not compile: " + e.what());
+        if (!mentions_pattern(impl_->document)) throw std::invalid_argument("no patterns");
+        json stripped = impl_->document;
+        bool supported = true;
+        impl_->patterns = compile_patterns(impl_->document, stripped, supported);
+        if (supported && impl_->patterns) {
+            valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
+            valijson::adapters::NlohmannJsonAdapter adapter(stripped);
+            parser.populateSchema(adapter, impl_->stripped);
+            impl_->fast = true;
+        }
+    } catch (const std::exception&) {
+        impl_->fast = false;  // an odd schema: the full parse below reports what is wrong
     }
+    // Valid documents never need the full schema when the fast path applies: parsing the large
+    // CRDs twice would double Engine creation. Everything else compiles it now, as before.
+    if (!impl_->fast) impl_->full(title_);
 }
 
 JsonSchema::~JsonSchema() = default;
@@ -151,8 +328,16 @@ Diagnostics JsonSchema::validate(const json& document, const std::string& pointe
     valijson::Validator& validator = thread_validator(impl_->serial);
     valijson::ValidationResults results;
     valijson::adapters::NlohmannJsonAdapter target(document);
+    if (impl_->fast) {
+        try {
+            if (patterns_match(*impl_->patterns, document) && validator.validate(impl_->stripped, target, nullptr))
+                return out;
+        } catch (const std::exception&) {
+            // the full run below reports it
+        }
+    }
     try {
-        if (validator.validate(impl_->schema, target, &results)) return out;
+        if (validator.validate(impl_->full(title_), target, &results)) return out;
     } catch (const std::exception& e) {
         out.push_back(Diagnostic{pointer_prefix, "schema.internal",
                                  title_ + " schema could not be applied: " + e.what(), Severity::error});

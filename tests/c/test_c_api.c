@@ -263,6 +263,205 @@ static void test_render_to_dir(const af_engine* e, const char* scratch) {
     free(invalid);
 }
 
+/* ---- plan / apply against a real git repository (the test shells out to git to build it) ---- */
+
+#define NS_ROOT "kubernetes/clusters/homelab/namespaces"
+
+static void put_file(const char* repo, const char* rel, const char* text) {
+    char path[1200];
+    FILE* f;
+    sprintf(path, "%s/%s", repo, rel);
+    f = fopen(path, "wb");
+    if (!f || fputs(text, f) < 0) {
+        fprintf(stderr, "cannot write %s\n", path);
+        exit(2);
+    }
+    fclose(f);
+}
+
+static int sh(const char* fmt, const char* a, const char* b) {
+    char cmd[4096];
+    sprintf(cmd, fmt, a, b);
+    return system(cmd);
+}
+
+/* The text of a small file, or "" when it cannot be read. */
+static void read_small(const char* path, char* out, size_t cap) {
+    FILE* f = fopen(path, "rb");
+    size_t n = 0;
+    if (f) {
+        n = fread(out, 1, cap - 1, f);
+        fclose(f);
+    }
+    out[n] = '\0';
+}
+
+/* A checkout with a namespaces kustomization and one namespace (tools), committed on main. */
+static void make_repo(const char* repo) {
+    if (sh("rm -rf '%s' && mkdir -p '%s/" NS_ROOT "/tools'", repo, repo) != 0) {
+        fprintf(stderr, "cannot create %s\n", repo);
+        exit(2);
+    }
+    put_file(repo, NS_ROOT "/kustomization.yaml",
+             "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ./tools  # utilities\n");
+    put_file(repo, NS_ROOT "/tools/namespace.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: tools\n");
+    put_file(repo, NS_ROOT "/tools/kustomization.yaml",
+             "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - namespace.yaml\n");
+    put_file(repo, "README.md", "# gitops\n");
+    if (sh("cd '%s' && git init -q -b main . && git add -A && "
+           "git -c user.name=Fixture -c user.email=fixture@example.org commit -q -m 'initial tree'%s",
+           repo, "") != 0) {
+        fprintf(stderr, "git could not build the fixture repo in %s (is git installed?)\n", repo);
+        exit(2);
+    }
+}
+
+/* The value of "key":"..." in compact JSON text, copied into out ("" when absent). */
+static void json_string(const af_buf* b, const char* key, char* out, size_t cap) {
+    char needle[128];
+    const char* p;
+    size_t n = 0;
+    out[0] = '\0';
+    if (!b->data) return;
+    sprintf(needle, "\"%s\":\"", key);
+    p = strstr(b->data, needle);
+    if (!p) return;
+    p += strlen(needle);
+    while (p[n] && p[n] != '"' && n + 1 < cap) {
+        out[n] = p[n];
+        ++n;
+    }
+    out[n] = '\0';
+}
+
+static int is_sha1_hex(const char* s) {
+    size_t i;
+    for (i = 0; i < 40; ++i)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return 0;
+    return s[40] == '\0';
+}
+
+static void test_plan(const af_engine* e, const char* scratch) {
+    char repo[1024], head_before[128], head_after[128], tmp[1100];
+    af_buf plan, diags;
+    char* valid = slurp("examples/requests/whoami-internal.yaml");
+    char* komodo = slurp("examples/requests/myapp-komodo.yaml");
+    char* invalid = slurp("tests/data/requests/invalid/app-name-uppercase.yaml");
+    sprintf(repo, "%s/plan-repo", scratch);
+    sprintf(tmp, "%s/head.txt", scratch);
+    make_repo(repo);
+    sh("git -C '%s' rev-parse HEAD > '%s'", repo, tmp);
+    read_small(tmp, head_before, sizeof head_before);
+
+    CHECK(af_plan(&plan, &diags, e, valid, repo) == AF_OK);
+    CHECK(strcmp(af_last_error(), "") == 0);
+    CHECK(contains(&plan, "\"ok\":true"));
+    CHECK(contains(&plan, "\"branch\":\"feat/app/whoami-"));
+    CHECK(contains(&plan, "\"entry\":\"./whoami\""));
+    CHECK(contains(&plan, "\"path\":\"" NS_ROOT "/whoami/whoami/deployment.yaml\""));
+    CHECK(contains(&plan, "\"newNamespace\":true"));
+    CHECK(contains(&plan, "\"verdict\":\"auto-merge\""));
+    CHECK(diags.data != NULL && strcmp(diags.data, "[]") == 0);
+    af_buf_dispose(&plan);
+    af_buf_dispose(&diags);
+    /* planning writes nothing */
+    CHECK(sh("test -z \"$(git -C '%s' status --porcelain --untracked-files=all)\"%s", repo, "") == 0);
+    sh("git -C '%s' rev-parse HEAD > '%s'", repo, tmp);
+    read_small(tmp, head_after, sizeof head_after);
+    CHECK(head_before[0] != '\0' && strcmp(head_before, head_after) == 0);
+
+    /* the diagnostics buffer is optional; the plan of the same request is the same */
+    CHECK(af_plan(&plan, NULL, e, valid, repo) == AF_OK);
+    CHECK(contains(&plan, "\"branch\":\"feat/app/whoami-"));
+    af_buf_dispose(&plan);
+
+    /* wrong workflow, invalid and unreadable requests: a plan JSON with ok:false plus diagnostics */
+    CHECK(af_plan(&plan, &diags, e, komodo, repo) == AF_EKIND);
+    CHECK(contains(&diags, "gitops.kind") && contains(&plan, "\"ok\":false"));
+    af_buf_dispose(&plan);
+    af_buf_dispose(&diags);
+    CHECK(af_plan(&plan, &diags, e, invalid, repo) == AF_EINVALID);
+    CHECK(contains(&diags, "/appName") && strstr(af_last_error(), "/appName") != NULL);
+    af_buf_dispose(&plan);
+    af_buf_dispose(&diags);
+    CHECK(af_plan(&plan, &diags, e, "appName: [unclosed", repo) == AF_EPARSE);
+    af_buf_dispose(&plan);
+    af_buf_dispose(&diags);
+
+    /* NULL arguments and a repo that is not a folder */
+    CHECK(af_plan(NULL, &diags, e, valid, repo) == AF_EINVAL);
+    CHECK(af_plan(&plan, &diags, NULL, valid, repo) == AF_EINVAL);
+    CHECK(af_plan(&plan, &diags, e, NULL, repo) == AF_EINVAL);
+    CHECK(af_plan(&plan, &diags, e, valid, NULL) == AF_EINVAL);
+    CHECK(af_plan(&plan, &diags, e, valid, tmp) == AF_EINVAL);
+    CHECK(strstr(af_last_error(), "not a folder") != NULL);
+    CHECK(is_empty(&plan) && is_empty(&diags));
+    free(valid);
+    free(komodo);
+    free(invalid);
+}
+
+static void test_apply(const af_engine* e, const char* scratch) {
+    char repo[1024], audit[1100], tmp[1100], branch[256], commit[128], head[128], log[4096];
+    af_buf result, diags;
+    char* valid = slurp("examples/requests/whoami-internal.yaml");
+    sprintf(repo, "%s/apply-repo", scratch);
+    sprintf(audit, "%s/audit.log", scratch);
+    sprintf(tmp, "%s/head.txt", scratch);
+    remove(audit);
+    make_repo(repo);
+
+    CHECK(af_apply(&result, &diags, e, valid, repo, audit) == AF_OK);
+    CHECK(strcmp(af_last_error(), "") == 0);
+    CHECK(contains(&result, "\"ok\":true") && contains(&result, "\"outcome\":\"committed\""));
+    CHECK(contains(&result, "\"prTitle\":\"feat: deploy whoami\""));
+    json_string(&result, "branch", branch, sizeof branch);
+    json_string(&result, "commit", commit, sizeof commit);
+    CHECK(strncmp(branch, "feat/app/whoami-", 16) == 0 && strlen(branch) == 24);
+    CHECK(is_sha1_hex(commit));
+    CHECK(diags.data != NULL && strcmp(diags.data, "[]") == 0);
+    af_buf_dispose(&result);
+    af_buf_dispose(&diags);
+    /* git agrees: HEAD is the new commit on the feature branch */
+    sh("git -C '%s' rev-parse HEAD > '%s'", repo, tmp);
+    read_small(tmp, head, sizeof head);
+    CHECK(strncmp(head, commit, 40) == 0);
+    sh("git -C '%s' symbolic-ref --short HEAD > '%s'", repo, tmp);
+    read_small(tmp, head, sizeof head);
+    CHECK(strncmp(head, branch, strlen(branch)) == 0);
+
+    /* the same request again: the app folder now exists, nothing is touched */
+    CHECK(af_apply(&result, &diags, e, valid, repo, audit) == AF_EINVALID);
+    CHECK(contains(&result, "\"outcome\":\"rejected\"") && contains(&diags, "gitops.app.exists"));
+    CHECK(strstr(af_last_error(), "gitops.app.exists") != NULL);
+    af_buf_dispose(&result);
+    af_buf_dispose(&diags);
+
+    /* a dirty tree is refused */
+    sh("git -C '%s' checkout -q main && echo wip > '%s/notes.txt'", repo, repo);
+    CHECK(af_apply(&result, NULL, e, valid, repo, NULL) == AF_EINVALID);
+    CHECK(contains(&result, "git.dirty"));
+    af_buf_dispose(&result);
+    CHECK(sh("test \"$(git -C '%s' for-each-ref --format=x refs/heads/ | wc -l)\" -eq 2%s", repo, "") == 0);
+
+    /* one audit line per call that got an audit log: committed, then rejected */
+    read_small(audit, log, sizeof log);
+    CHECK(strstr(log, "\"outcome\":\"committed\"") != NULL && strstr(log, "\"outcome\":\"rejected\"") != NULL);
+    CHECK(strstr(log, commit) != NULL);
+
+    /* NULL arguments, a repo that is not a folder, an audit log that cannot be opened */
+    CHECK(af_apply(NULL, &diags, e, valid, repo, NULL) == AF_EINVAL);
+    CHECK(af_apply(&result, &diags, NULL, valid, repo, NULL) == AF_EINVAL);
+    CHECK(af_apply(&result, &diags, e, NULL, repo, NULL) == AF_EINVAL);
+    CHECK(af_apply(&result, &diags, e, valid, NULL, NULL) == AF_EINVAL);
+    CHECK(af_apply(&result, &diags, e, valid, audit, NULL) == AF_EINVAL);
+    CHECK(strstr(af_last_error(), "not a folder") != NULL);
+    CHECK(af_apply(&result, &diags, e, valid, repo, repo) == AF_EIO);
+    CHECK(strstr(af_last_error(), "audit log") != NULL);
+    CHECK(is_empty(&result) && is_empty(&diags));
+    free(valid);
+}
+
 /* Per-thread last error: a failure on one thread is not seen, nor cleared, by another. */
 struct thread_arg {
     const af_engine* engine;
@@ -358,6 +557,8 @@ int main(int argc, char** argv) {
     test_render(engine);
     test_komodo_payload(engine);
     test_render_to_dir(engine, argv[1]);
+    test_plan(engine, argv[1]);
+    test_apply(engine, argv[1]);
     test_threads(engine);
     af_engine_destroy(engine);
     printf("test_c_api: %d checks, %d failed\n", checks, failures);

@@ -24,11 +24,17 @@ from . import _core
 
 __all__ = [
     "AppforgeError",
+    "ApplyError",
+    "ApplyResult",
     "Bundle",
     "Diagnostic",
     "Engine",
+    "KustomizationEdit",
+    "Plan",
     "Request",
     "RequestSource",
+    "Risk",
+    "RiskReason",
     "ValidationError",
     "__version__",
     "load_request",
@@ -81,6 +87,16 @@ class ValidationError(AppforgeError, ValueError):
     def errors(self) -> List[Diagnostic]:
         """Only the diagnostics that block the workflow."""
         return [d for d in self.diagnostics if d.is_error]
+
+
+class ApplyError(AppforgeError):
+    """Writing or committing failed and was rolled back (the repo is as before); see ``diagnostics``."""
+
+    diagnostics: List[Diagnostic]
+
+    def __init__(self, message: str, diagnostics: Sequence[Diagnostic]) -> None:
+        self.diagnostics = list(diagnostics)
+        super().__init__(message)
 
 
 class Request:
@@ -245,6 +261,74 @@ class Bundle:
         return target
 
 
+@dataclass(frozen=True)
+class RiskReason:
+    """One reason a change needs review (code such as ``risk.external-ingress``)."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Risk:
+    """The risk verdict of a change set: ``"auto-merge"`` or ``"needs-review"`` with its reasons."""
+
+    verdict: str
+    reasons: Tuple[RiskReason, ...]
+
+    @property
+    def needs_review(self) -> bool:
+        """True when a human must look before the change merges."""
+        return self.verdict == "needs-review"
+
+
+def _risk(raw: Mapping[str, Any]) -> Risk:
+    return Risk(str(raw["verdict"]), tuple(RiskReason(str(r["code"]), str(r["message"])) for r in raw["reasons"]))
+
+
+@dataclass(frozen=True)
+class KustomizationEdit:
+    """One entry added to an existing kustomization.yaml; every other byte of the file is kept."""
+
+    path: str
+    entry: str
+    line: int  # 1-based line of the new entry in new_text
+    old_text: str
+    new_text: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The GitOps change set of a request against one repo; nothing has been written."""
+
+    app_dir: str
+    namespace_dir: str
+    new_namespace: bool
+    creates: Tuple[Tuple[str, str], ...]  # (repo path, content) of each new file
+    edits: Tuple[KustomizationEdit, ...]
+    branch: str
+    commit_message: str
+    pr_title: str
+    pr_body: str
+    risk: Risk
+    warnings: Tuple[Diagnostic, ...]
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """A committed change set: the branch and commit to push, the PR text, and the updated request."""
+
+    branch: str
+    commit: str
+    commit_message: str
+    pr_title: str
+    pr_body: str
+    files: Tuple[Tuple[str, str], ...]  # (repo path, "create" or "edit")
+    risk: Risk
+    request: "Request"  # with featureBranch and commitSha recorded
+    warnings: Tuple[Diagnostic, ...]
+
+
 def _profile_text(profile: Union[None, str, Mapping[str, Any], "os.PathLike[str]"]) -> Tuple[Optional[str], str]:
     if profile is None:
         return None, "profile"
@@ -329,3 +413,94 @@ class Engine:
             raise ValidationError("the request is not a valid NAS request", diagnostics)
         result: Dict[str, Any] = payload
         return result
+
+    def komodo_compose(self, request: RequestSource) -> str:
+        """The docker-compose file (YAML text) Komodo deploys for a valid NAS request."""
+        text, kind, raw = self._engine.komodo_compose(_core_input(request))
+        diagnostics = _diagnostics(raw)
+        if text is None:
+            if kind == "app" and not any(d.is_error for d in diagnostics):
+                raise AppforgeError("this is a GitOps request (no komodoRequest member); use Engine.render")
+            raise ValidationError("the request is not a valid NAS request", diagnostics)
+        result: str = text
+        return result
+
+    def plan(self, request: RequestSource, repo: Union[PathLike, Mapping[str, str]]) -> Plan:
+        """The change set of a GitOps request against a repo, without writing anything.
+
+        ``repo`` is the checkout's top folder, or a mapping ``{repo path: text}`` held in memory.
+        Raises ValidationError with every diagnostic when the request is invalid or conflicts
+        with the repo (the app folder exists, a hostname is taken, a parent kustomization is
+        missing or unreadable). The GIL is released while the core works.
+        """
+        target: Union[str, Dict[str, str]]
+        if isinstance(repo, Mapping):
+            target = {str(k): str(v) for k, v in repo.items()}
+        else:
+            target = _repo_dir(repo)
+        raw_plan, ok, raw = self._engine.plan(_core_input(request), target)
+        diagnostics = _diagnostics(raw)
+        if raw_plan is None or not ok:
+            raise ValidationError("the request cannot be planned against this repo", diagnostics)
+        p: Dict[str, Any] = raw_plan
+        return Plan(
+            app_dir=p["appDir"],
+            namespace_dir=p["namespaceDir"],
+            new_namespace=bool(p["newNamespace"]),
+            creates=tuple((f["path"], f["content"]) for f in p["creates"]),
+            edits=tuple(
+                KustomizationEdit(e["path"], e["entry"], int(e["line"]), e["oldText"], e["newText"])
+                for e in p["edits"]
+            ),
+            branch=p["branch"],
+            commit_message=p["commitMessage"],
+            pr_title=p["prTitle"],
+            pr_body=p["prBody"],
+            risk=_risk(p["risk"]),
+            warnings=tuple(diagnostics),
+        )
+
+    def apply(
+        self, request: RequestSource, repo: PathLike, audit_log: Optional[PathLike] = None
+    ) -> ApplyResult:
+        """Plans, then writes the change set into the git checkout ``repo`` (its top folder),
+        creates the feature branch and commits with the git CLI.
+
+        Refuses an invalid request, any conflict, a dirty tree or an existing branch before git
+        changes anything (ValidationError with the diagnostics); a failure while writing or
+        committing is rolled back, leaving the repo byte-identical (ApplyError). ``audit_log``
+        gets one JSON line per call. The GIL is released while git runs.
+        """
+        repo_dir = _repo_dir(repo)
+        log = None if audit_log is None else os.fspath(audit_log)
+        raw_result, status, raw = self._engine.apply(_core_input(request), repo_dir, log)
+        diagnostics = _diagnostics(raw)
+        r: Dict[str, Any] = raw_result
+        if status != 0:
+            if r.get("outcome") == "failed":
+                raise ApplyError(str(r.get("error", "apply failed")), diagnostics)
+            if not diagnostics and r.get("error"):
+                raise AppforgeError(str(r["error"]))
+            raise ValidationError("the change set was not applied", diagnostics)
+        if r.get("auditError"):
+            raise AppforgeError(
+                f"committed {r['commit']} on {r['branch']} but the audit log was not written: {r['auditError']}"
+            )
+        return ApplyResult(
+            branch=r["branch"],
+            commit=r["commit"],
+            commit_message=r["commitMessage"],
+            pr_title=r["prTitle"],
+            pr_body=r["prBody"],
+            files=tuple((f["path"], f["action"]) for f in r["files"]),
+            risk=_risk(r["risk"]),
+            request=Request(r["request"]),
+            warnings=tuple(diagnostics),
+        )
+
+
+def _repo_dir(repo: PathLike) -> str:
+    path = os.fspath(repo)
+    if not os.path.isdir(path):
+        raise NotADirectoryError(f"{path}: not a folder (the GitOps checkout's top folder)")
+    return path

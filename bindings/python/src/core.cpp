@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -18,7 +19,10 @@
 #include "appforge/catalog.hpp"
 
 #include "appforge/document.hpp"
+#include "appforge/edge/apply.hpp"
+#include "appforge/edge/fs_repo.hpp"
 #include "appforge/engine.hpp"
+#include "appforge/gitops.hpp"
 #include "appforge/komodo.hpp"
 #include "appforge/model.hpp"
 #include "appforge/patterntest.hpp"
@@ -235,6 +239,79 @@ PYBIND11_MODULE(_core, m) {
                                        diag_tuples(c.diagnostics));
             },
             py::arg("request"), "Validates a NAS request and builds its payload: (payload or None, kind, diagnostics).")
+        .def(
+            "komodo_compose",
+            [](const PyEngine& self, py::handle request) {
+                RequestInput in = request_input(request);
+                appforge::CheckedRequest c;
+                appforge::Result<std::string> compose;
+                {
+                    py::gil_scoped_release release;
+                    c = self.check(in);
+                    if (c.ok() && c.kind == appforge::RequestKind::komodo && c.komodo)
+                        compose = appforge::komodo_compose(*c.komodo, self.engine->profile());
+                }
+                appforge::Diagnostics ds = c.diagnostics;
+                ds.insert(ds.end(), compose.diagnostics.begin(), compose.diagnostics.end());
+                return std::make_tuple(compose.ok() ? py::object(py::str(*compose.value)) : py::none(),
+                                       std::string(kind_name(c)), diag_tuples(ds));
+            },
+            py::arg("request"),
+            "Validates a NAS request and builds its docker-compose file: (text or None, kind, diagnostics).")
+        .def(
+            "plan",
+            [](const PyEngine& self, py::handle request, py::handle repo) {
+                RequestInput in = request_input(request);
+                // A mapping {path: text} plans against memory; a str against the checkout at that path.
+                std::optional<appforge::MemoryRepo> memory;
+                std::string repo_dir;
+                if (py::isinstance<py::dict>(repo)) {
+                    memory.emplace();
+                    for (auto item : py::reinterpret_borrow<py::dict>(repo))
+                        memory->put(item.first.cast<std::string>(), item.second.cast<std::string>());
+                } else {
+                    repo_dir = repo.cast<std::string>();
+                }
+                appforge::PlannedRequest p;
+                {
+                    py::gil_scoped_release release;
+                    appforge::CheckedRequest c = self.check(in);
+                    if (memory) {
+                        p = appforge::plan_checked_request(*self.engine, c, *memory);
+                    } else {
+                        appforge::edge::FsRepo fs_repo(repo_dir);
+                        p = appforge::plan_checked_request(*self.engine, c, fs_repo);
+                    }
+                }
+                py::object plan = p.plan ? from_json(appforge::plan_to_json(*p.plan)) : py::none();
+                return std::make_tuple(plan, p.ok(), diag_tuples(p.diagnostics));
+            },
+            py::arg("request"), py::arg("repo"),
+            "Plans a GitOps request against a checkout (path) or {path: text}: (plan dict or None, ok, diagnostics).")
+        .def(
+            "apply",
+            [](const PyEngine& self, py::handle request, const std::string& repo_dir, py::object audit_log) {
+                RequestInput in = request_input(request);
+                appforge::edge::AuditLog audit;
+                if (!audit_log.is_none()) {
+                    std::string error, path = audit_log.cast<std::string>();
+                    if (!audit.open(path, error)) {
+                        PyErr_SetString(PyExc_OSError, ("cannot open the audit log: " + error).c_str());
+                        throw py::error_already_set();
+                    }
+                }
+                appforge::edge::ApplyResult r;
+                json result;
+                {
+                    // git runs as a child process and files are fsynced: other Python threads run meanwhile.
+                    py::gil_scoped_release release;
+                    r = appforge::edge::apply_checked_request(*self.engine, self.check(in), repo_dir, &audit);
+                    result = appforge::edge::apply_result_to_json(r);
+                }
+                return std::make_tuple(from_json(result), static_cast<int>(r.status), diag_tuples(r.diagnostics));
+            },
+            py::arg("request"), py::arg("repo_dir"), py::arg("audit_log"),
+            "Plans, writes, branches and commits in a git checkout: (result dict, status 0/1/2, diagnostics).")
         .def(
             "profile", [](const PyEngine& self) { return from_json(appforge::to_json(self.engine->profile())); },
             "The effective cluster profile as a dict.")

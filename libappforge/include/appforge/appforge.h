@@ -18,6 +18,14 @@
  *   bundle:      {"app": NAME, "namespace": NS, "files": [{"path": FILE, "content": YAML}, ...]}
  *   payload:     the platform's Komodo request document {appName, appVersion, appConfig,
  *                storageLocation}
+ *   plan:        {"ok": bool, "appDir", "namespaceDir", "newNamespace", "branch", "commitMessage",
+ *                 "prTitle", "prBody", "creates": [{"path", "content"}], "edits": [{"path", "entry",
+ *                 "line", "oldText", "newText"}], "risk": {"verdict": "auto-merge"|"needs-review",
+ *                 "reasons": [{"code", "message"}]}, "diagnostics": [...]}
+ *   apply:       committed: {"ok": true, "outcome": "committed", "branch", "commit", "commitMessage",
+ *                 "prTitle", "prBody", "files": [{"path", "action": "create"|"edit"}], "risk",
+ *                 "request": the request with featureBranch and commitSha, "diagnostics"};
+ *                otherwise {"ok": false, "outcome": "rejected"|"failed", "error"?, "diagnostics"}
  */
 #ifndef APPFORGE_APPFORGE_H
 #define APPFORGE_APPFORGE_H
@@ -119,6 +127,30 @@ AF_API int af_render_to_dir(af_buf* out_diagnostics_json, const af_engine* engin
  */
 AF_API int af_komodo_payload(af_buf* out_payload_json, af_buf* out_diagnostics_json, const af_engine* engine,
                              const char* request_text);
+
+/*
+ * Plans a GitOps request against the checkout at repo_dir without writing anything: the files to
+ * create, the kustomization.yaml edits, branch, commit message, PR title/body and risk. Conflicts
+ * (the app folder exists, a hostname is taken, a parent kustomization is missing or unreadable) are
+ * diagnostics. Returns AF_OK when the plan may be applied; on AF_EPARSE, AF_EINVALID and AF_EKIND
+ * *out_plan_json still holds the plan JSON (with "ok": false) and *out_diagnostics_json every
+ * diagnostic; AF_EINVAL when repo_dir is not a folder. out_diagnostics_json may be NULL.
+ */
+AF_API int af_plan(af_buf* out_plan_json, af_buf* out_diagnostics_json, const af_engine* engine,
+                   const char* request_text, const char* repo_dir);
+
+/*
+ * Plans, then writes the change set into the git checkout repo_dir (its top folder), creates the
+ * feature branch and commits, using the git CLI. Refuses a dirty tree, an existing branch or any
+ * conflict before git changes anything (AF_EINVALID); a failure while writing or committing is
+ * rolled back so the repo is byte-identical (AF_EIO). audit_log names a file that receives one
+ * JSON line per call (O_APPEND, fsync), or NULL; an audit log that cannot be opened gives AF_EIO
+ * before anything else happens. *out_result_json holds the apply JSON on every status but
+ * AF_EINVAL and AF_ENOMEM (a committed result whose audit line failed returns AF_EIO with "ok":
+ * true and "auditError"). out_diagnostics_json may be NULL.
+ */
+AF_API int af_apply(af_buf* out_result_json, af_buf* out_diagnostics_json, const af_engine* engine,
+                    const char* request_text, const char* repo_dir, const char* audit_log);
 
 #ifdef __cplusplus
 }

@@ -134,6 +134,37 @@ nlohmann::json plan_to_json(const Plan& plan);
 /// The risk as JSON {verdict, reasons[{code, message}]}.
 nlohmann::json risk_to_json(const RiskAssessment& risk);
 
+/// Diagnostics as the JSON array every face prints: [{path, code, message, severity}].
+nlohmann::json diagnostics_to_json(const Diagnostics& diagnostics);
+
+// ---------------------------------------------------------------------------------------
+// The request -> plan pipeline, shared by the CLI, the C API and Python so no face repeats a step.
+// ---------------------------------------------------------------------------------------
+
+class Engine;
+struct CheckedRequest;
+
+/// A request taken through check, the GitOps-kind rule, render and plan_change against one repo.
+struct PlannedRequest {
+    std::optional<AppRequest> app;  ///< the request's model whenever it parsed as a GitOps request
+    std::optional<Plan> plan;       ///< set once the request rendered; may still carry conflicts
+    Diagnostics diagnostics;        ///< every diagnostic of check, render and plan, in that order
+
+    /// A plan without any error anywhere: it may be written.
+    bool ok() const { return plan.has_value() && !has_errors(diagnostics); }
+};
+
+/// Plans an already checked request (text or in-memory document), so every face shares the steps:
+/// a NAS request gets gitops.kind, an invalid one stops before rendering, nothing is written.
+PlannedRequest plan_checked_request(const Engine& engine, const CheckedRequest& checked, const RepoView& repo);
+
+/// engine.check(request_text), then plan_checked_request().
+PlannedRequest plan_request(const Engine& engine, std::string_view request_text, const RepoView& repo);
+
+/// The plan as JSON (plan_to_json) with diagnostics replaced by those of every step and "ok" of the
+/// whole pipeline; {"ok": false, "diagnostics": [...]} when there is no plan at all.
+nlohmann::json planned_request_to_json(const PlannedRequest& planned);
+
 // ---------------------------------------------------------------------------------------
 // Lifecycle: the workflow outputs recorded on the request, only while it is pending.
 // Each call leaves the request untouched when it returns diagnostics.

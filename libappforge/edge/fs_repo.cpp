@@ -1,4 +1,5 @@
-#include "fs_repo.hpp"
+// FsRepo: the GitOps checkout read through RepoView, refusing symlinks and paths outside the root.
+#include "appforge/edge/fs_repo.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -8,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace appforge::cli {
+namespace appforge::edge {
 
 namespace fs = std::filesystem;
 
@@ -82,4 +83,4 @@ std::vector<std::string> FsRepo::list_files(const std::string& dir) const {
     return out;
 }
 
-}  // namespace appforge::cli
+}  // namespace appforge::edge

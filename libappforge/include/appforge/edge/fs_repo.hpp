@@ -1,11 +1,14 @@
 // A RepoView over a directory checkout: the planner's window onto a real GitOps repo.
+// Part of the edge library (appforge_edge): it reads the file system, which the pure core never does.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "appforge/gitops.hpp"
 
-namespace appforge::cli {
+namespace appforge::edge {
 
 /// Reads files below one root folder; never follows symlinks and never leaves the root.
 class FsRepo : public RepoView {
@@ -22,6 +25,8 @@ public:
 
     /// The absolute-or-relative file system path of a repo-relative path.
     std::string full(const std::string& path) const { return root_ + "/" + path; }
+    /// The root folder, as given.
+    const std::string& root() const { return root_; }
 
 private:
     std::string root_;
@@ -30,4 +35,4 @@ private:
 /// Repo paths are relative, '/'-separated and free of "." and ".." segments; anything else is refused.
 bool is_safe_repo_path(const std::string& path);
 
-}  // namespace appforge::cli
+}  // namespace appforge::edge
