@@ -43,6 +43,20 @@ const Engine& engine() {
     return *e;
 }
 
+// AddressSanitizer's quarantine holds freed memory and its shadow doubles the rest: the RSS
+// bound is asserted only in normal builds (tools/ci-sanitizers.sh runs this file under ASan).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kRssBounded = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kRssBounded = false;
+#else
+constexpr bool kRssBounded = true;
+#endif
+#else
+constexpr bool kRssBounded = true;
+#endif
+
 double peak_rss_mib() {
     rusage u{};
     getrusage(RUSAGE_SELF, &u);
@@ -62,7 +76,7 @@ appforge::Diagnostics run(const std::string& name, const std::string& text) {
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     report(name, ms);
     CHECK(ms < 30000.0);  // terminates; the real figures are reported, not asserted
-    CHECK(peak_rss_mib() < 256.0);
+    if (kRssBounded) CHECK(peak_rss_mib() < 256.0);
     CHECK_FALSE(checked.ok());
     CHECK_FALSE(rendered.ok());  // nothing to write
     return rendered.diagnostics;
@@ -246,4 +260,10 @@ TEST_CASE("a pattern file with deeply nested sections is refused, not a stack ov
            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     CHECK(appforge::has_errors(ds));
     CHECK(c.find(appforge::PatternKind::ingress, "deep") == nullptr);
+}
+
+TEST_CASE("YAML escapes \\N and \\_ decode to UTF-8, not raw bytes", "[hostile]") {
+    auto r = appforge::parse_document("a: \"x\\Ny\\_z\"\n");
+    REQUIRE(r.ok());
+    CHECK((*r.value)["a"] == "x\xC2\x85y\xC2\xA0z");
 }

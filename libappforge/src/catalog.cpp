@@ -58,6 +58,21 @@ const std::set<std::string>& numeric_variables() {
     return names;
 }
 
+/// A '"' starts a double-quoted scalar only where a scalar starts (line start, after ": ", "- ",
+/// "[", "{" or ","); inside a plain scalar such as 8"{{x}}" it is a literal quote and the escape
+/// does not apply there: a value with ": " then broke the YAML (found by fuzzing).
+bool opens_scalar(const std::string& text, std::size_t i) {
+    std::size_t j = i;
+    while (j > 0 && (text[j - 1] == ' ' || text[j - 1] == '\t')) --j;
+    if (j == 0 || text[j - 1] == '\n') return true;
+    char p = text[j - 1];
+    if (p == '[' || p == '{' || p == ',') return true;
+    if (j == i) return false;  // an indicator must be followed by a space
+    if (p == ':') return true;
+    // "-" and "?" are indicators only at a node start, not inside a plain scalar ("na--- ").
+    return (p == '-' || p == '?') && (j == 1 || text[j - 2] == ' ' || text[j - 2] == '\n');
+}
+
 /// Every value tag must sit inside a double-quoted YAML scalar, the context the escape is for.
 std::string lint_template(const std::string& text, const std::string& source, int first_line) {
     int line = first_line;
@@ -67,7 +82,8 @@ std::string lint_template(const std::string& text, const std::string& source, in
         char c = text[i];
         if (c == '\n') {
             ++line;
-            in_double = in_single = false;
+            in_double = false;  // a single-quoted scalar may span lines: a value's ' would close it
+                                // (found by fuzzing), so it stays open until its closing quote
             continue;
         }
         if (c == '{' && i + 1 < text.size() && text[i + 1] == '{') {
@@ -97,9 +113,9 @@ std::string lint_template(const std::string& text, const std::string& source, in
             else if (c == '"') in_double = false;
         } else if (in_single) {
             if (c == '\'') in_single = false;
-        } else if (c == '"') {
+        } else if (c == '"' && opens_scalar(text, i)) {
             in_double = true;
-        } else if (c == '\'' && (i == 0 || text[i - 1] == ' ' || text[i - 1] == ':')) {
+        } else if (c == '\'' && (i == 0 || text[i - 1] == ' ' || text[i - 1] == ':' || opens_scalar(text, i))) {
             in_single = true;
         } else if (c == '#' && (i == 0 || text[i - 1] == ' ')) {
             // a comment: skip to end of line

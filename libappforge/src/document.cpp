@@ -114,6 +114,28 @@ json resolve_plain(const std::string& v) {
     return v;
 }
 
+/// yaml-cpp 0.7 decodes the double-quoted escapes \N and \_ to the single bytes 0x85 and 0xA0
+/// instead of UTF-8 (found by fuzzing). The input was checked to be UTF-8, so a byte that does
+/// not fit a UTF-8 sequence can only come from those escapes: re-encode it as U+0085 / U+00A0.
+std::string repair_escapes(const std::string& v) {
+    if (rules::is_valid_utf8(v)) return v;
+    std::string out;
+    out.reserve(v.size() + 8);
+    for (std::size_t i = 0; i < v.size();) {
+        unsigned char c = static_cast<unsigned char>(v[i]);
+        std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+        if (n > 0 && i + n <= v.size() && rules::is_valid_utf8(std::string_view(v).substr(i, n))) {
+            out.append(v, i, n);
+            i += n;
+        } else {
+            out.push_back(static_cast<char>(0xC2));  // U+0080..U+00BF: the two escapes' code points
+            out.push_back(static_cast<char>(c));
+            ++i;
+        }
+    }
+    return out;
+}
+
 /// Builds JSON values from yaml-cpp parse events, enforcing the limits as it goes.
 class Builder : public YAML::EventHandler {
 public:
@@ -138,7 +160,9 @@ public:
     }
 
     void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t,
-                  const std::string& value) override {
+                  const std::string& raw) override {
+        const std::string value = repair_escapes(raw);
+        if (!rules::is_valid_utf8(value)) throw Abort{parse_diag("parse.utf8", "a scalar is not valid UTF-8", mark)};
         if (tag == "?" || tag.empty()) {
             add(mark, resolve_plain(value));
         } else if (tag == "!" || tag == "tag:yaml.org,2002:str") {
@@ -420,6 +444,8 @@ bool yaml_plain_safe(std::string_view s) {
     unsigned char first = static_cast<unsigned char>(s.front());
     if (!(std::isalnum(first) || first == '/' || first == '_' || first == '.')) return false;
     if (s.back() == ' ' || s.back() == ':') return false;
+    // "..." and "---" at a line start end or start a document (found by fuzzing).
+    if (s.rfind("...", 0) == 0 || s.rfind("---", 0) == 0) return false;
     // One table lookup per character (this runs on every string of every manifest):
     // 1 = never plain, 2 = can appear in a number, 4 = depends on the next character.
     static const auto cls = [] {

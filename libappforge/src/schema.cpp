@@ -91,69 +91,66 @@ bool mentions_pattern(const json& v) {
     return false;
 }
 
-/// Builds the pattern tree of one schema node and erases its `pattern` from `out` (the same node
-/// of the stripped copy). Clears `supported` on any keyword that could reach a subschema by a
-/// way the tree does not follow, since then stripping could change the verdict.
-std::unique_ptr<PatternNode> compile_patterns(const json& node, json& out, bool& supported) {
+/// Builds the pattern tree of one schema node of the stripped copy, erasing its `pattern`s on the
+/// way. Clears `supported` on any keyword that could reach a subschema by a way the tree does not
+/// follow, since then stripping could change the verdict.
+std::unique_ptr<PatternNode> compile_patterns(json& node, bool& supported) {
     if (!node.is_object()) return nullptr;
     static const char* const unsupported[] = {"$ref", "patternProperties", "additionalItems", "contains",
                                               "propertyNames", "dependencies", "if", "then", "else"};
     for (const char* k : unsupported)
         if (node.contains(k)) supported = false;
-    auto n = std::make_unique<PatternNode>();
-    bool any = false;
+    std::unique_ptr<PatternNode> n;
+    auto get = [&]() -> PatternNode& {
+        if (!n) n = std::make_unique<PatternNode>();
+        return *n;
+    };
     auto p = node.find("pattern");
     if (p != node.end()) {
         if (!p->is_string()) {
             supported = false;
             return nullptr;
         }
-        n->pattern = p->get<std::string>();  // compiled on first use, as valijson does
+        get().pattern = p->get<std::string>();  // compiled on first use, as valijson does
         std::uint64_t id = next_regex.fetch_add(1);
         n->memo_prefix.assign(reinterpret_cast<const char*>(&id), sizeof id);
-        out.erase("pattern");
-        any = true;
+        node.erase(p);
     }
     auto props = node.find("properties");
-    if (props != node.end() && props->is_object()) {
-        for (auto it = props->begin(); it != props->end(); ++it) {
-            n->declared.insert(it.key());
-            if (auto c = compile_patterns(*it, out["properties"][it.key()], supported)) {
-                n->properties.emplace_back(it.key(), std::move(c));
-                any = true;
-            }
-        }
-    }
+    if (props != node.end() && props->is_object())
+        for (auto it = props->begin(); it != props->end(); ++it)
+            if (auto c = compile_patterns(*it, supported)) get().properties.emplace_back(it.key(), std::move(c));
     auto add = node.find("additionalProperties");
-    if (add != node.end() && (n->additional = compile_patterns(*add, out["additionalProperties"], supported)))
-        any = true;
+    if (add != node.end())
+        if (auto c = compile_patterns(*add, supported)) {
+            get().additional = std::move(c);
+            if (props != node.end() && props->is_object())
+                for (auto it = props->begin(); it != props->end(); ++it) n->declared.insert(it.key());
+        }
     auto items = node.find("items");
     if (items != node.end()) {
         if (items->is_array()) {
-            for (std::size_t i = 0; i < items->size(); ++i) {
-                n->tuple.push_back(compile_patterns((*items)[i], out["items"][i], supported));
-                any = any || n->tuple.back();
+            std::vector<std::unique_ptr<PatternNode>> tuple;
+            bool any = false;
+            for (auto& e : *items) {
+                tuple.push_back(compile_patterns(e, supported));
+                any = any || tuple.back();
             }
-        } else if ((n->items = compile_patterns(*items, out["items"], supported))) {
-            any = true;
+            if (any) get().tuple = std::move(tuple);
+        } else if (auto c = compile_patterns(*items, supported)) {
+            get().items = std::move(c);
         }
     }
     for (const char* k : {"allOf", "anyOf", "oneOf"}) {
         auto b = node.find(k);
         if (b == node.end() || !b->is_array()) continue;
-        for (std::size_t i = 0; i < b->size(); ++i)
-            if (auto c = compile_patterns((*b)[i], out[k][i], supported)) {
-                n->branches.push_back(std::move(c));
-                any = true;
-            }
+        for (auto& e : *b)
+            if (auto c = compile_patterns(e, supported)) get().branches.push_back(std::move(c));
     }
     auto nt = node.find("not");
     if (nt != node.end())
-        if (auto c = compile_patterns(*nt, out["not"], supported)) {
-            n->branches.push_back(std::move(c));
-            any = true;
-        }
-    return any ? std::move(n) : nullptr;
+        if (auto c = compile_patterns(*nt, supported)) get().branches.push_back(std::move(c));
+    return n;
 }
 
 /// True when every `pattern` valijson could apply to `doc` matches, so the stripped schema gives
@@ -207,10 +204,9 @@ JsonSchema::JsonSchema(const json& schema_document, std::string title) : impl_(n
     impl_->document = schema_document;
     impl_->serial = next_serial.fetch_add(1);
     try {
-        if (!mentions_pattern(impl_->document)) throw std::invalid_argument("no patterns");
-        json stripped = impl_->document;
+        json stripped = mentions_pattern(impl_->document) ? impl_->document : json();
         bool supported = true;
-        impl_->patterns = compile_patterns(impl_->document, stripped, supported);
+        impl_->patterns = compile_patterns(stripped, supported);
         if (supported && impl_->patterns) {
             valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
             valijson::adapters::NlohmannJsonAdapter adapter(stripped);
