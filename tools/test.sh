@@ -38,8 +38,7 @@ stage "integration (pytest)" python3 -m pytest -q tests/integration
 VENV_DIR="$ROOT/$BUILD_DIR-venv"
 stage "python wheel (fresh venv, pytest, stubtest)" env KEEP_VENV="$VENV_DIR" tools/python-wheel-test.sh
 stage "examples against the installed tree" env APPFORGE_VENV="$VENV_DIR" tools/examples-test.sh
-# ASan+UBSan suite runs by hand (tools/ci-sanitizers.sh): 2 tests fail under it in CI, see the note.
-stage "sanitizers (TSan threads)" env SAN_SKIP_ASAN=1 tools/ci-sanitizers.sh
+stage "sanitizers (ASan+UBSan suite, TSan threads)" tools/ci-sanitizers.sh
 stage "fuzz smoke" env FUZZ_TIME="${FUZZ_TIME:-10}" tools/ci-fuzz-smoke.sh
 stage "bench smoke" tools/ci-bench-smoke.sh "$ROOT/$BUILD_DIR"
 

@@ -1,0 +1,175 @@
+// JsonSchema cuts a schema down to the keys a document holds once that key structure has been
+// valid twice, and validates later documents of the same structure against the cut copy. The
+// cut must never change a verdict or a diagnostic: every case compares a warmed schema (cut
+// copy in use) with a fresh one (general path) on documents of the warmed structure whose
+// values were changed, and on documents whose structure differs.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <atomic>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "appforge/engine.hpp"
+#include "appforge/schema.hpp"
+
+using nlohmann::json;
+using namespace appforge;
+
+namespace {
+
+const std::string kSchemas = std::string(APPFORGE_SOURCE_DIR) + "/schemas/kubernetes/";
+
+json load(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    REQUIRE(in.good());
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return json::parse(ss.str());
+}
+
+std::vector<std::string> lines(const Diagnostics& ds) {
+    std::vector<std::string> out;
+    for (const auto& d : ds) out.push_back(d.path + " " + d.code + " " + d.message);
+    return out;
+}
+
+/// The bundled schema file for an object, from schemas/kubernetes/index.json.
+std::string schema_file(const json& object) {
+    static const json index = load(kSchemas + "index.json");
+    for (const auto& e : index)
+        if (e["apiVersion"] == object.value("apiVersion", "") && e["kind"] == object.value("kind", ""))
+            return kSchemas + e["file"].get<std::string>();
+    return {};
+}
+
+/// Every pointer to a scalar in `doc`.
+void leaves(const json& doc, const json::json_pointer& at, std::vector<json::json_pointer>& out) {
+    if (doc.is_object()) {
+        for (auto it = doc.begin(); it != doc.end(); ++it) leaves(*it, at / it.key(), out);
+    } else if (doc.is_array()) {
+        for (std::size_t i = 0; i < doc.size(); ++i) leaves(doc[i], at / i, out);
+    } else {
+        out.push_back(at);
+    }
+}
+
+/// Values that keep the key structure but may break a type, enum, const or bound.
+std::vector<json> replacements(const json& v) {
+    return {json(12345), json(-1), json("x"), json(""), json(true), json(nullptr), json(1.5),
+            json(std::string(300, 'a')), v.is_string() ? json(v.get<std::string>() + "!") : json("7")};
+}
+
+std::vector<Bundle> example_bundles() {
+    auto engine = Engine::create();
+    REQUIRE(engine.ok());
+    std::vector<Bundle> out;
+    for (const char* name : {"paperless-longhorn-backup.yaml", "jellyfin-nas.yaml", "whoami-internal.yaml",
+                             "archiver-s3.json"}) {
+        std::ifstream in(std::string(APPFORGE_SOURCE_DIR) + "/examples/requests/" + name, std::ios::binary);
+        std::ostringstream ss;
+        ss << in.rdbuf();
+        auto b = (*engine.value)->render_text(ss.str());
+        INFO(name);
+        REQUIRE(b.ok());
+        out.push_back(*b.value);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a cut schema gives the full schema's verdicts on every rendered object", "[schema]") {
+    std::size_t compared = 0, rejected = 0;
+    for (const auto& bundle : example_bundles())
+        for (const auto& file : bundle.files) {
+            const std::string path = schema_file(file.object);
+            if (path.empty()) continue;
+            const json schema = load(path);
+            JsonSchema warmed(schema, "T");
+            // Two valid runs of this structure make the schema cut; the third uses the cut.
+            for (int i = 0; i < 3; ++i) REQUIRE(warmed.validate(file.object, "/b").empty());
+            std::vector<json::json_pointer> at;
+            leaves(file.object, json::json_pointer(), at);
+            for (const auto& p : at)
+                for (const auto& v : replacements(file.object[p])) {
+                    json changed = file.object;
+                    changed[p] = v;
+                    JsonSchema fresh(schema, "T");
+                    auto expected = lines(fresh.validate(changed, "/b"));
+                    INFO(file.path << " " << p.to_string() << " = " << v.dump());
+                    CHECK(lines(warmed.validate(changed, "/b")) == expected);
+                    ++compared;
+                    rejected += expected.empty() ? 0 : 1;
+                }
+        }
+    // The replacements must exercise rejections through the cut, not only passes.
+    CHECK(compared > 500);
+    CHECK(rejected > compared / 4);
+}
+
+TEST_CASE("documents of another structure are not judged by a cut schema", "[schema]") {
+    json schema = json::parse(R"({
+      "type": "object", "additionalProperties": false, "required": ["a"],
+      "properties": {
+        "a": {"type": "string"},
+        "b": {"type": "object", "additionalProperties": false,
+              "properties": {"c": {"type": "integer"}, "d": {"enum": ["x", "y"]}}},
+        "list": {"type": "array", "items": {"$ref": "#/definitions/item"}},
+        "map": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 3}}
+      },
+      "definitions": {"item": {"type": "object", "additionalProperties": false, "required": ["n"],
+                               "properties": {"n": {"type": "string"}, "m": {"type": "integer"}}}}
+    })");
+    const json base = json::parse(R"({"a": "s", "b": {"c": 1}, "list": [{"n": "1"}], "map": {"k": "v"}})");
+    JsonSchema warmed(schema, "T");
+    for (int i = 0; i < 3; ++i) REQUIRE(warmed.validate(base).empty());
+    const std::vector<std::function<void(json&)>> edits = {
+        [](json& d) { d["b"]["d"] = "z"; },          // a key the cut dropped, with a bad value
+        [](json& d) { d["b"]["d"] = "x"; },          // the same key, fine
+        [](json& d) { d["b"]["e"] = 1; },            // unknown key
+        [](json& d) { d["list"].push_back({{"m", 2}}); },  // longer list, missing "n"
+        [](json& d) { d["list"][0]["m"] = "two"; },  // a dropped key of an item, wrong type
+        [](json& d) { d["map"]["other"] = "long!"; },  // another additional property, too long
+        [](json& d) { d["map"]["k"] = "long!"; },    // same structure, too long
+        [](json& d) { d.erase("a"); },               // required key gone
+        [](json& d) { d["b"] = json::array(); },     // object turned list
+    };
+    for (std::size_t i = 0; i < edits.size(); ++i) {
+        json d = base;
+        edits[i](d);
+        JsonSchema fresh(schema, "T");
+        INFO("edit " << i << ": " << d.dump());
+        CHECK(lines(warmed.validate(d)) == lines(fresh.validate(d)));
+    }
+    // The fine edit (1) became valid; the others must be rejected by both.
+    json ok = base;
+    ok["b"]["d"] = "x";
+    CHECK(warmed.validate(ok).empty());
+    json bad = base;
+    bad["map"]["k"] = "long!";
+    CHECK_FALSE(warmed.validate(bad).empty());
+}
+
+TEST_CASE("the cut schema is shared safely between threads", "[schema][threads]") {
+    const json object = example_bundles().front().files.front().object;
+    const std::string path = schema_file(object);
+    REQUIRE_FALSE(path.empty());
+    JsonSchema shared(load(path), "T");
+    json broken = object;
+    broken["metadata"]["name"] = 5;
+    std::vector<std::thread> threads;
+    std::atomic<int> wrong{0};
+    for (int t = 0; t < 8; ++t)
+        threads.emplace_back([&] {
+            for (int i = 0; i < 50; ++i) {
+                if (!shared.validate(object).empty()) ++wrong;
+                if (shared.validate(broken).empty()) ++wrong;
+            }
+        });
+    for (auto& t : threads) t.join();
+    CHECK(wrong == 0);
+}
