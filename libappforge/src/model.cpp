@@ -1,5 +1,8 @@
 #include "appforge/model.hpp"
 
+#include <type_traits>
+#include <utility>
+
 namespace appforge {
 
 using nlohmann::json;
@@ -22,294 +25,266 @@ std::optional<Status> status_from_string(const std::string& s) {
 
 namespace {
 
-// Lenient readers: a field of the wrong type reads as absent; the schema reports it.
+// Records go member by member through each_field; every other member type is a leaf value.
 template <class T>
-void read(const json& j, const char* key, std::optional<T>& out) {
-    auto it = j.find(key);
-    if (it == j.end()) return;
-    if constexpr (std::is_same_v<T, std::string>) {
-        if (it->is_string()) out = it->template get<std::string>();
-    } else if constexpr (std::is_same_v<T, bool>) {
-        if (it->is_boolean()) out = it->template get<bool>();
-    } else if constexpr (std::is_same_v<T, std::int64_t>) {
-        if (it->is_number_integer()) out = it->template get<std::int64_t>();
-        else if (it->is_number_float()) {
-            double d = it->template get<double>();
+constexpr bool is_record =
+    std::is_same_v<T, AppRequest> || std::is_same_v<T, ResourceRequests> || std::is_same_v<T, StorageConfig> ||
+    std::is_same_v<T, IngressConfig> || std::is_same_v<T, BackupConfig> || std::is_same_v<T, KomodoRequest> ||
+    std::is_same_v<T, KomodoPayload> || std::is_same_v<T, ClusterProfile> || std::is_same_v<T, SecretStoreRef>;
+
+/// The one list of every record's JSON fields: the Reader and the Writer below both walk it, so
+/// the two directions cannot drift apart. A member's C++ type decides how it is read and
+/// written; `v.group` is a JSON section that has no struct of its own (the profile's).
+template <class S, class V>
+void each_field(S& s, V& v) {
+    using T = std::remove_const_t<S>;
+    static_assert(is_record<T>);
+    if constexpr (std::is_same_v<T, AppRequest> || std::is_same_v<T, KomodoRequest>) {
+        v("id", s.id);
+        v("operatorId", s.operatorId);
+        v("timestamp", s.timestamp);
+        v("status", s.status);
+        v("appName", s.appName);
+    }
+    if constexpr (std::is_same_v<T, AppRequest>) {
+        v("containerImage", s.containerImage);
+        v("containerImageValidated", s.containerImageValidated);
+        v("namespace", s.namespace_);
+        v("resourceRequests", s.resourceRequests);
+        v("storagePattern", s.storagePattern);
+        v("storageConfig", s.storageConfig);
+        v("ingressPattern", s.ingressPattern);
+        v("ingressConfig", s.ingressConfig);
+        v("backupStrategy", s.backupStrategy);
+        v("backupConfig", s.backupConfig);
+        v("featureBranch", s.featureBranch);
+        v("commitSha", s.commitSha);
+        v("prNumber", s.prNumber);
+        v("prUrl", s.prUrl);
+        v("mergedAt", s.mergedAt);
+        v("validationErrors", s.validationErrors);
+        v("manifestValidationErrors", s.manifestValidationErrors);
+    } else if constexpr (std::is_same_v<T, ResourceRequests>) {
+        v("cpu", s.cpu);
+        v("memory", s.memory);
+    } else if constexpr (std::is_same_v<T, StorageConfig>) {
+        v("sizeGi", s.sizeGi);
+        v("nasEndpoint", s.nasEndpoint);
+        v("nasSubpath", s.nasSubpath);
+        v("s3Bucket", s.s3Bucket);
+        v("s3Region", s.s3Region);
+        v("s3UseExternalSecrets", s.s3UseExternalSecrets);
+    } else if constexpr (std::is_same_v<T, IngressConfig>) {
+        v("internalHostname", s.internalHostname);
+        v("externalHostname", s.externalHostname);
+        v("cloudflareZoneId", s.cloudflareZoneId);
+    } else if constexpr (std::is_same_v<T, BackupConfig>) {
+        v("retentionDays", s.retentionDays);
+        v("schedule", s.schedule);
+    } else if constexpr (std::is_same_v<T, KomodoRequest>) {
+        v("appDescription", s.appDescription);
+        v("komodoRequest", s.komodoRequest);
+        v("komodoApiUrl", s.komodoApiUrl);
+        v("submissionStatus", s.submissionStatus);
+        v("errorMessage", s.errorMessage);
+    } else if constexpr (std::is_same_v<T, KomodoPayload>) {
+        v("appName", s.appName);
+        v("appVersion", s.appVersion);
+        v("appConfig", s.appConfig);
+        v("storageLocation", s.storageLocation);
+    } else if constexpr (std::is_same_v<T, SecretStoreRef>) {
+        v("name", s.name);
+        v("kind", s.kind);
+    } else if constexpr (std::is_same_v<T, ClusterProfile>) {
+        v("name", s.name);
+        v.group("zones", [&](V& g) {
+            g("public", s.publicZone);
+            g("internal", s.internalZone);
+        });
+        v.group("ingress", [&](V& g) {
+            g("internalClass", s.internalIngressClass);
+            g("externalClass", s.externalIngressClass);
+            g("tunnelTarget", s.tunnelTarget);
+            g("cloudflareProxied", s.cloudflareProxied);
+        });
+        v.group("externalDns", [&](V& g) { g("annotationPrefix", s.externalDnsPrefix); });
+        v.group("storage", [&](V& g) {
+            g("storageClass", s.storageClass);
+            g("mountPath", s.mountPath);
+            g("nasCapacity", s.nasCapacity);
+            g("sizeWarningGi", s.storageWarnGi);
+        });
+        v.group("nas", [&](V& g) {
+            g("endpoints", s.nasEndpoints);
+            g("appRoots", s.nasAppRoots);
+        });
+        v.group("s3", [&](V& g) { g("regions", s.s3Regions); });
+        v("secretStore", s.secretStore);
+        v.group("volsync", [&](V& g) {
+            g("repositorySecret", s.volsyncRepositorySecret);
+            g("repositoryKey", s.volsyncRepositoryKey);
+            g("snapshotClass", s.volsyncSnapshotClass);
+            g("cacheCapacity", s.volsyncCacheCapacity);
+        });
+        v.group("namespaces", [&](V& g) {
+            g("reserved", s.reservedNamespaces);
+            g("management", s.managementNamespaces);
+        });
+        v("requireResourceRequests", s.requireResourceRequests);
+        v.group("gitops", [&](V& g) {
+            g("root", s.gitopsRoot);
+            g("cluster", s.gitopsCluster);
+            g("namespacesDir", s.gitopsNamespacesDir);
+        });
+    }
+}
+
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+
+/// Lenient: a field of the wrong type reads as absent (the schema reports it), so a record
+/// member keeps its default and semantic rules can still run on the rest.
+struct Reader {
+    const json& j;
+
+    const json* member(const char* key) const {
+        auto it = j.find(key);
+        return it == j.end() ? nullptr : &*it;
+    }
+
+    template <class T>
+    void operator()(const char* key, T& out) const {
+        const json* m = member(key);
+        if (!m) return;
+        if constexpr (is_optional<T>::value) {
+            using V = typename T::value_type;
+            if constexpr (is_record<V>) {
+                // A present sub-object starts from a fresh record, not from whatever was there.
+                if (!m->is_object()) return;
+                V rec;
+                Reader sub{*m};
+                each_field(rec, sub);
+                out = std::move(rec);
+            } else {
+                read_value(*m, out);
+            }
+        } else if constexpr (is_record<T>) {
+            if (!m->is_object()) return;
+            Reader sub{*m};
+            each_field(out, sub);
+        } else if constexpr (std::is_same_v<T, json>) {
+            if (m->is_object()) out = *m;
+        } else {
+            std::optional<T> v;
+            read_value(*m, v);
+            if (v) out = std::move(*v);
+        }
+    }
+
+    /// A section of the file: read only when it is an object; otherwise its members keep their defaults.
+    template <class F>
+    void group(const char* key, F&& fields) const {
+        const json* m = member(key);
+        if (!m || !m->is_object()) return;
+        Reader sub{*m};
+        fields(sub);
+    }
+
+    static void read_value(const json& v, std::optional<std::string>& out) {
+        if (v.is_string()) out = v.get<std::string>();
+    }
+    static void read_value(const json& v, std::optional<bool>& out) {
+        if (v.is_boolean()) out = v.get<bool>();
+    }
+    static void read_value(const json& v, std::optional<std::int64_t>& out) {
+        if (v.is_number_integer()) {
+            out = v.get<std::int64_t>();
+        } else if (v.is_number_float()) {
+            double d = v.get<double>();
             // Range first: casting inf or 1e300 to int64 is undefined behaviour (found by fuzzing).
             if (d >= -9.2e18 && d <= 9.2e18 && d == static_cast<double>(static_cast<std::int64_t>(d)))
                 out = static_cast<std::int64_t>(d);
         }
-    } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
-        if (it->is_array()) {
-            std::vector<std::string> v;
-            for (const auto& e : *it)
-                if (e.is_string()) v.push_back(e.template get<std::string>());
-            out = std::move(v);
+    }
+    static void read_value(const json& v, std::optional<std::vector<std::string>>& out) {
+        if (!v.is_array()) return;
+        std::vector<std::string> strings;
+        for (const auto& e : v)
+            if (e.is_string()) strings.push_back(e.get<std::string>());
+        out = std::move(strings);
+    }
+    static void read_value(const json& v, std::optional<Status>& out) {
+        if (v.is_string()) out = status_from_string(v.get<std::string>());
+    }
+};
+
+/// Optional members are written only when present, so parse -> write -> parse is exact; plain
+/// members and sections are always written.
+struct Writer {
+    json& j;
+
+    template <class T>
+    void operator()(const char* key, const T& v) const {
+        if constexpr (is_optional<T>::value) {
+            if (v) write_value(key, *v);
+        } else {
+            write_value(key, v);
         }
     }
-}
 
-void read(const json& j, const char* key, std::string& out) {
-    auto it = j.find(key);
-    if (it != j.end() && it->is_string()) out = it->get<std::string>();
-}
+    template <class F>
+    void group(const char* key, F&& fields) const {
+        json o = json::object();
+        Writer sub{o};
+        fields(sub);
+        j[key] = std::move(o);
+    }
 
-void read_status(const json& j, std::optional<Status>& out) {
-    auto it = j.find("status");
-    if (it != j.end() && it->is_string()) out = status_from_string(it->get<std::string>());
-}
+    template <class T>
+    void write_value(const char* key, const T& v) const {
+        if constexpr (is_record<T>) {
+            group(key, [&](const Writer& sub) { each_field(v, sub); });
+        } else if constexpr (std::is_same_v<T, Status>) {
+            j[key] = to_string(v);
+        } else {
+            j[key] = v;
+        }
+    }
+};
 
-const json* object_at(const json& j, const char* key) {
-    auto it = j.find(key);
-    return (it != j.end() && it->is_object()) ? &*it : nullptr;
+template <class T>
+T read_record(const json& j) {
+    T r;
+    if (j.is_object()) {
+        Reader reader{j};
+        each_field(r, reader);
+    }
+    return r;
 }
 
 template <class T>
-void write(json& j, const char* key, const std::optional<T>& v) {
-    if (v) j[key] = *v;
-}
-
-void write_status(json& j, const std::optional<Status>& s) {
-    if (s) j["status"] = to_string(*s);
+json write_record(const T& r) {
+    json j = json::object();
+    Writer writer{j};
+    each_field(r, writer);
+    return j;
 }
 
 }  // namespace
 
-AppRequest app_request_from_json(const json& j) {
-    AppRequest r;
-    if (!j.is_object()) return r;
-    read(j, "id", r.id);
-    read(j, "operatorId", r.operatorId);
-    read(j, "timestamp", r.timestamp);
-    read_status(j, r.status);
-    read(j, "appName", r.appName);
-    read(j, "containerImage", r.containerImage);
-    read(j, "containerImageValidated", r.containerImageValidated);
-    read(j, "namespace", r.namespace_);
-    if (const json* o = object_at(j, "resourceRequests")) {
-        ResourceRequests rr;
-        read(*o, "cpu", rr.cpu);
-        read(*o, "memory", rr.memory);
-        r.resourceRequests = rr;
-    }
-    read(j, "storagePattern", r.storagePattern);
-    if (const json* o = object_at(j, "storageConfig")) {
-        StorageConfig c;
-        read(*o, "sizeGi", c.sizeGi);
-        read(*o, "nasEndpoint", c.nasEndpoint);
-        read(*o, "nasSubpath", c.nasSubpath);
-        read(*o, "s3Bucket", c.s3Bucket);
-        read(*o, "s3Region", c.s3Region);
-        read(*o, "s3UseExternalSecrets", c.s3UseExternalSecrets);
-        r.storageConfig = c;
-    }
-    read(j, "ingressPattern", r.ingressPattern);
-    if (const json* o = object_at(j, "ingressConfig")) {
-        IngressConfig c;
-        read(*o, "internalHostname", c.internalHostname);
-        read(*o, "externalHostname", c.externalHostname);
-        read(*o, "cloudflareZoneId", c.cloudflareZoneId);
-        r.ingressConfig = c;
-    }
-    read(j, "backupStrategy", r.backupStrategy);
-    if (const json* o = object_at(j, "backupConfig")) {
-        BackupConfig c;
-        read(*o, "retentionDays", c.retentionDays);
-        read(*o, "schedule", c.schedule);
-        r.backupConfig = c;
-    }
-    read(j, "featureBranch", r.featureBranch);
-    read(j, "commitSha", r.commitSha);
-    read(j, "prNumber", r.prNumber);
-    read(j, "prUrl", r.prUrl);
-    read(j, "mergedAt", r.mergedAt);
-    read(j, "validationErrors", r.validationErrors);
-    read(j, "manifestValidationErrors", r.manifestValidationErrors);
-    return r;
-}
+AppRequest app_request_from_json(const json& j) { return read_record<AppRequest>(j); }
 
-json to_json(const AppRequest& r) {
-    json j = json::object();
-    write(j, "id", r.id);
-    j["operatorId"] = r.operatorId;
-    write(j, "timestamp", r.timestamp);
-    write_status(j, r.status);
-    j["appName"] = r.appName;
-    j["containerImage"] = r.containerImage;
-    write(j, "containerImageValidated", r.containerImageValidated);
-    write(j, "namespace", r.namespace_);
-    if (r.resourceRequests) {
-        json o = json::object();
-        write(o, "cpu", r.resourceRequests->cpu);
-        write(o, "memory", r.resourceRequests->memory);
-        j["resourceRequests"] = o;
-    }
-    j["storagePattern"] = r.storagePattern;
-    if (r.storageConfig) {
-        const auto& c = *r.storageConfig;
-        json o = json::object();
-        write(o, "sizeGi", c.sizeGi);
-        write(o, "nasEndpoint", c.nasEndpoint);
-        write(o, "nasSubpath", c.nasSubpath);
-        write(o, "s3Bucket", c.s3Bucket);
-        write(o, "s3Region", c.s3Region);
-        write(o, "s3UseExternalSecrets", c.s3UseExternalSecrets);
-        j["storageConfig"] = o;
-    }
-    j["ingressPattern"] = r.ingressPattern;
-    if (r.ingressConfig) {
-        const auto& c = *r.ingressConfig;
-        json o = json::object();
-        write(o, "internalHostname", c.internalHostname);
-        write(o, "externalHostname", c.externalHostname);
-        write(o, "cloudflareZoneId", c.cloudflareZoneId);
-        j["ingressConfig"] = o;
-    }
-    j["backupStrategy"] = r.backupStrategy;
-    if (r.backupConfig) {
-        json o = json::object();
-        write(o, "retentionDays", r.backupConfig->retentionDays);
-        write(o, "schedule", r.backupConfig->schedule);
-        j["backupConfig"] = o;
-    }
-    write(j, "featureBranch", r.featureBranch);
-    write(j, "commitSha", r.commitSha);
-    write(j, "prNumber", r.prNumber);
-    write(j, "prUrl", r.prUrl);
-    write(j, "mergedAt", r.mergedAt);
-    write(j, "validationErrors", r.validationErrors);
-    write(j, "manifestValidationErrors", r.manifestValidationErrors);
-    return j;
-}
+json to_json(const AppRequest& r) { return write_record(r); }
 
-KomodoRequest komodo_request_from_json(const json& j) {
-    KomodoRequest r;
-    if (!j.is_object()) return r;
-    read(j, "id", r.id);
-    read(j, "operatorId", r.operatorId);
-    read(j, "timestamp", r.timestamp);
-    read_status(j, r.status);
-    read(j, "appName", r.appName);
-    read(j, "appDescription", r.appDescription);
-    if (const json* o = object_at(j, "komodoRequest")) {
-        read(*o, "appName", r.komodoRequest.appName);
-        read(*o, "appVersion", r.komodoRequest.appVersion);
-        auto it = o->find("appConfig");
-        if (it != o->end() && it->is_object()) r.komodoRequest.appConfig = *it;
-        read(*o, "storageLocation", r.komodoRequest.storageLocation);
-    }
-    read(j, "komodoApiUrl", r.komodoApiUrl);
-    read(j, "submissionStatus", r.submissionStatus);
-    read(j, "errorMessage", r.errorMessage);
-    return r;
-}
+KomodoRequest komodo_request_from_json(const json& j) { return read_record<KomodoRequest>(j); }
 
-json to_json(const KomodoRequest& r) {
-    json j = json::object();
-    write(j, "id", r.id);
-    j["operatorId"] = r.operatorId;
-    write(j, "timestamp", r.timestamp);
-    write_status(j, r.status);
-    j["appName"] = r.appName;
-    write(j, "appDescription", r.appDescription);
-    json k = json::object();
-    k["appName"] = r.komodoRequest.appName;
-    k["appVersion"] = r.komodoRequest.appVersion;
-    k["appConfig"] = r.komodoRequest.appConfig;
-    write(k, "storageLocation", r.komodoRequest.storageLocation);
-    j["komodoRequest"] = k;
-    j["komodoApiUrl"] = r.komodoApiUrl;
-    write(j, "submissionStatus", r.submissionStatus);
-    write(j, "errorMessage", r.errorMessage);
-    return j;
-}
+json to_json(const KomodoRequest& r) { return write_record(r); }
 
-ClusterProfile profile_from_json(const json& j) {
-    ClusterProfile p;
-    if (!j.is_object()) return p;
-    auto str = [&](const json& o, const char* k, std::string& out) { read(o, k, out); };
-    auto strs = [&](const json& o, const char* k, std::vector<std::string>& out) {
-        std::optional<std::vector<std::string>> v;
-        read(o, k, v);
-        if (v) out = *v;
-    };
-    str(j, "name", p.name);
-    if (const json* o = object_at(j, "zones")) {
-        str(*o, "public", p.publicZone);
-        str(*o, "internal", p.internalZone);
-    }
-    if (const json* o = object_at(j, "ingress")) {
-        str(*o, "internalClass", p.internalIngressClass);
-        str(*o, "externalClass", p.externalIngressClass);
-        read(*o, "tunnelTarget", p.tunnelTarget);
-        auto it = o->find("cloudflareProxied");
-        if (it != o->end() && it->is_boolean()) p.cloudflareProxied = it->get<bool>();
-    }
-    if (const json* o = object_at(j, "externalDns")) str(*o, "annotationPrefix", p.externalDnsPrefix);
-    if (const json* o = object_at(j, "storage")) {
-        str(*o, "storageClass", p.storageClass);
-        str(*o, "mountPath", p.mountPath);
-        str(*o, "nasCapacity", p.nasCapacity);
-        std::optional<std::int64_t> w;
-        read(*o, "sizeWarningGi", w);
-        if (w) p.storageWarnGi = *w;
-    }
-    if (const json* o = object_at(j, "nas")) {
-        strs(*o, "endpoints", p.nasEndpoints);
-        strs(*o, "appRoots", p.nasAppRoots);
-    }
-    if (const json* o = object_at(j, "s3")) strs(*o, "regions", p.s3Regions);
-    if (const json* o = object_at(j, "secretStore")) {
-        SecretStoreRef s;
-        str(*o, "name", s.name);
-        str(*o, "kind", s.kind);
-        p.secretStore = s;
-    }
-    if (const json* o = object_at(j, "volsync")) {
-        str(*o, "repositorySecret", p.volsyncRepositorySecret);
-        read(*o, "repositoryKey", p.volsyncRepositoryKey);
-        str(*o, "snapshotClass", p.volsyncSnapshotClass);
-        str(*o, "cacheCapacity", p.volsyncCacheCapacity);
-    }
-    if (const json* o = object_at(j, "namespaces")) {
-        strs(*o, "reserved", p.reservedNamespaces);
-        strs(*o, "management", p.managementNamespaces);
-    }
-    auto it = j.find("requireResourceRequests");
-    if (it != j.end() && it->is_boolean()) p.requireResourceRequests = it->get<bool>();
-    if (const json* o = object_at(j, "gitops")) {
-        str(*o, "root", p.gitopsRoot);
-        str(*o, "cluster", p.gitopsCluster);
-        str(*o, "namespacesDir", p.gitopsNamespacesDir);
-    }
-    return p;
-}
+ClusterProfile profile_from_json(const json& j) { return read_record<ClusterProfile>(j); }
 
-json to_json(const ClusterProfile& p) {
-    json j;
-    j["name"] = p.name;
-    j["zones"] = {{"public", p.publicZone}, {"internal", p.internalZone}};
-    j["ingress"] = {{"internalClass", p.internalIngressClass},
-                    {"externalClass", p.externalIngressClass},
-                    {"cloudflareProxied", p.cloudflareProxied}};
-    if (p.tunnelTarget) j["ingress"]["tunnelTarget"] = *p.tunnelTarget;
-    j["externalDns"] = {{"annotationPrefix", p.externalDnsPrefix}};
-    j["storage"] = {{"storageClass", p.storageClass},
-                    {"mountPath", p.mountPath},
-                    {"nasCapacity", p.nasCapacity},
-                    {"sizeWarningGi", p.storageWarnGi}};
-    j["nas"] = {{"endpoints", p.nasEndpoints}, {"appRoots", p.nasAppRoots}};
-    j["s3"] = {{"regions", p.s3Regions}};
-    if (p.secretStore) j["secretStore"] = {{"name", p.secretStore->name}, {"kind", p.secretStore->kind}};
-    j["volsync"] = {{"repositorySecret", p.volsyncRepositorySecret},
-                    {"snapshotClass", p.volsyncSnapshotClass},
-                    {"cacheCapacity", p.volsyncCacheCapacity}};
-    if (p.volsyncRepositoryKey) j["volsync"]["repositoryKey"] = *p.volsyncRepositoryKey;
-    j["namespaces"] = {{"reserved", p.reservedNamespaces}, {"management", p.managementNamespaces}};
-    j["requireResourceRequests"] = p.requireResourceRequests;
-    j["gitops"] = {{"root", p.gitopsRoot}, {"cluster", p.gitopsCluster}, {"namespacesDir", p.gitopsNamespacesDir}};
-    return j;
-}
+json to_json(const ClusterProfile& p) { return write_record(p); }
 
 bool operator==(const AppRequest& a, const AppRequest& b) { return to_json(a) == to_json(b); }
 bool operator==(const KomodoRequest& a, const KomodoRequest& b) { return to_json(a) == to_json(b); }
