@@ -8,6 +8,7 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <memory>
 #include <new>
 #include <random>
@@ -75,7 +76,35 @@ void clear(af_buf* out) {
     }
 }
 
-json diagnostics_json(const Diagnostics& ds) { return appforge::diagnostics_to_json(ds); }
+/// The diagnostics array the caller receives even when the outcome failed (see appforge.h).
+void fill_diagnostics(af_buf* out, const Diagnostics& ds) { fill(out, appforge::diagnostics_to_json(ds).dump()); }
+
+/// A required pointer argument and its name in the header, for the AF_EINVAL message.
+struct Arg {
+    const void* value;
+    const char* name;
+};
+
+/// AF_EINVAL naming the first NULL argument ("<fn>: <name> is NULL"); AF_OK when none is NULL.
+int require(const char* fn, std::initializer_list<Arg> args) {
+    for (const Arg& a : args)
+        if (!a.value) return fail(AF_EINVAL, std::string(fn) + ": " + a.name + " is NULL");
+    return AF_OK;
+}
+
+/// Every entry point runs its body through here: the output buffers start cleared, and if
+/// anything escapes they are released again, so the caller never owns a half-filled buffer
+/// and no exception crosses into C.
+template <class Body>
+int guard(std::initializer_list<af_buf*> outs, Body&& body) {
+    try {
+        for (af_buf* b : outs) clear(b);
+        return body();
+    } catch (...) {
+        for (af_buf* b : outs) af_buf_dispose(b);
+        return fail_current_exception();
+    }
+}
 
 /// One line per diagnostic, for af_last_error().
 std::string diagnostics_text(const Diagnostics& ds) {
@@ -137,8 +166,8 @@ AF_API const char* af_status_name(int status) {
 }
 
 AF_API int af_engine_create(af_engine** out, const char* profile_text, const char* patterns_dir) {
-    try {
-        if (!out) return fail(AF_EINVAL, "af_engine_create: out is NULL");
+    return guard({}, [&] {
+        if (int rc = require("af_engine_create", {{out, "out"}})) return rc;
         *out = nullptr;
         appforge::EngineOptions options;
         if (profile_text) options.profile_text = std::string(profile_text);
@@ -147,62 +176,50 @@ AF_API int af_engine_create(af_engine** out, const char* profile_text, const cha
         if (!created.ok()) return fail_with(created.diagnostics);
         *out = new af_engine{std::move(*created.value)};
         return ok();
-    } catch (...) {
-        return fail_current_exception();
-    }
+    });
 }
 
 AF_API void af_engine_destroy(af_engine* engine) { delete engine; }
 
 AF_API int af_validate(af_buf* out_diagnostics_json, const af_engine* engine, const char* request_text) {
-    try {
-        clear(out_diagnostics_json);
-        if (!out_diagnostics_json) return fail(AF_EINVAL, "af_validate: out_diagnostics_json is NULL");
-        if (!engine) return fail(AF_EINVAL, "af_validate: engine is NULL");
-        if (!request_text) return fail(AF_EINVAL, "af_validate: request_text is NULL");
+    return guard({out_diagnostics_json}, [&] {
+        if (int rc = require("af_validate", {{out_diagnostics_json, "out_diagnostics_json"},
+                                             {engine, "engine"},
+                                             {request_text, "request_text"}}))
+            return rc;
         auto checked = engine->engine->check(request_text);
-        fill(out_diagnostics_json, diagnostics_json(checked.diagnostics).dump());
+        fill_diagnostics(out_diagnostics_json, checked.diagnostics);
         if (!checked.ok()) return fail_with(checked.diagnostics);
         return ok();
-    } catch (...) {
-        af_buf_dispose(out_diagnostics_json);
-        return fail_current_exception();
-    }
+    });
 }
 
 AF_API int af_render(af_buf* out_bundle_json, af_buf* out_diagnostics_json, const af_engine* engine,
                      const char* request_text) {
-    try {
-        clear(out_bundle_json);
-        clear(out_diagnostics_json);
-        if (!out_bundle_json) return fail(AF_EINVAL, "af_render: out_bundle_json is NULL");
-        if (!engine) return fail(AF_EINVAL, "af_render: engine is NULL");
-        if (!request_text) return fail(AF_EINVAL, "af_render: request_text is NULL");
+    return guard({out_bundle_json, out_diagnostics_json}, [&] {
+        if (int rc = require("af_render", {{out_bundle_json, "out_bundle_json"},
+                                           {engine, "engine"},
+                                           {request_text, "request_text"}}))
+            return rc;
         auto r = engine->engine->render_text(request_text);
-        fill(out_diagnostics_json, diagnostics_json(r.diagnostics).dump());
+        fill_diagnostics(out_diagnostics_json, r.diagnostics);
         if (!r.ok()) return fail_with(r.diagnostics);
         json files = json::array();
         for (const auto& f : r.value->files) files.push_back({{"path", f.path}, {"content", f.text}});
         fill(out_bundle_json,
              json{{"app", r.value->appName}, {"namespace", r.value->namespace_}, {"files", files}}.dump());
         return ok();
-    } catch (...) {
-        af_buf_dispose(out_bundle_json);
-        af_buf_dispose(out_diagnostics_json);
-        return fail_current_exception();
-    }
+    });
 }
 
 AF_API int af_render_to_dir(af_buf* out_diagnostics_json, const af_engine* engine, const char* request_text,
                             const char* out_dir) {
     namespace fs = std::filesystem;
-    try {
-        clear(out_diagnostics_json);
-        if (!engine) return fail(AF_EINVAL, "af_render_to_dir: engine is NULL");
-        if (!request_text) return fail(AF_EINVAL, "af_render_to_dir: request_text is NULL");
+    return guard({out_diagnostics_json}, [&] {
+        if (int rc = require("af_render_to_dir", {{engine, "engine"}, {request_text, "request_text"}})) return rc;
         if (!out_dir || !*out_dir) return fail(AF_EINVAL, "af_render_to_dir: out_dir is NULL or empty");
         auto r = engine->engine->render_text(request_text);
-        fill(out_diagnostics_json, diagnostics_json(r.diagnostics).dump());
+        fill_diagnostics(out_diagnostics_json, r.diagnostics);
         if (!r.ok()) return fail_with(r.diagnostics);
 
         std::error_code ec;
@@ -231,68 +248,54 @@ AF_API int af_render_to_dir(af_buf* out_diagnostics_json, const af_engine* engin
             return fail(AF_EIO, std::string(out_dir) + ": " + why);
         }
         return ok();
-    } catch (...) {
-        af_buf_dispose(out_diagnostics_json);
-        return fail_current_exception();
-    }
+    });
 }
 
 AF_API int af_komodo_payload(af_buf* out_payload_json, af_buf* out_diagnostics_json, const af_engine* engine,
                              const char* request_text) {
-    try {
-        clear(out_payload_json);
-        clear(out_diagnostics_json);
-        if (!out_payload_json) return fail(AF_EINVAL, "af_komodo_payload: out_payload_json is NULL");
-        if (!engine) return fail(AF_EINVAL, "af_komodo_payload: engine is NULL");
-        if (!request_text) return fail(AF_EINVAL, "af_komodo_payload: request_text is NULL");
+    return guard({out_payload_json, out_diagnostics_json}, [&] {
+        if (int rc = require("af_komodo_payload", {{out_payload_json, "out_payload_json"},
+                                                   {engine, "engine"},
+                                                   {request_text, "request_text"}}))
+            return rc;
         auto checked = engine->engine->check(request_text);
-        fill(out_diagnostics_json, diagnostics_json(checked.diagnostics).dump());
+        fill_diagnostics(out_diagnostics_json, checked.diagnostics);
         if (!checked.ok()) return fail_with(checked.diagnostics);
         if (checked.kind != appforge::RequestKind::komodo || !checked.komodo)
             return fail(AF_EKIND, "af_komodo_payload: this is a GitOps request (no komodoRequest member); use af_render");
         fill(out_payload_json, appforge::komodo_payload(*checked.komodo, engine->engine->profile()).dump());
         return ok();
-    } catch (...) {
-        af_buf_dispose(out_payload_json);
-        af_buf_dispose(out_diagnostics_json);
-        return fail_current_exception();
-    }
+    });
 }
 
 AF_API int af_plan(af_buf* out_plan_json, af_buf* out_diagnostics_json, const af_engine* engine,
                    const char* request_text, const char* repo_dir) {
-    try {
-        clear(out_plan_json);
-        clear(out_diagnostics_json);
-        if (!out_plan_json) return fail(AF_EINVAL, "af_plan: out_plan_json is NULL");
-        if (!engine) return fail(AF_EINVAL, "af_plan: engine is NULL");
-        if (!request_text) return fail(AF_EINVAL, "af_plan: request_text is NULL");
-        if (!repo_dir) return fail(AF_EINVAL, "af_plan: repo_dir is NULL");
+    return guard({out_plan_json, out_diagnostics_json}, [&] {
+        if (int rc = require("af_plan", {{out_plan_json, "out_plan_json"},
+                                         {engine, "engine"},
+                                         {request_text, "request_text"},
+                                         {repo_dir, "repo_dir"}}))
+            return rc;
         std::error_code ec;
         if (!std::filesystem::is_directory(repo_dir, ec))
             return fail(AF_EINVAL, std::string("af_plan: ") + repo_dir + ": not a folder");
         auto planned = appforge::plan_request(*engine->engine, request_text, appforge::edge::FsRepo(repo_dir));
         fill(out_plan_json, appforge::planned_request_to_json(planned).dump());
-        fill(out_diagnostics_json, diagnostics_json(planned.diagnostics).dump());
+        fill_diagnostics(out_diagnostics_json, planned.diagnostics);
         if (!planned.ok()) return fail_with(planned.diagnostics);
         return ok();
-    } catch (...) {
-        af_buf_dispose(out_plan_json);
-        af_buf_dispose(out_diagnostics_json);
-        return fail_current_exception();
-    }
+    });
 }
 
 AF_API int af_apply(af_buf* out_result_json, af_buf* out_diagnostics_json, const af_engine* engine,
                     const char* request_text, const char* repo_dir, const char* audit_log) {
     namespace edge = appforge::edge;
-    try {
-        clear(out_result_json);
-        clear(out_diagnostics_json);
-        if (!out_result_json) return fail(AF_EINVAL, "af_apply: out_result_json is NULL");
-        if (!engine) return fail(AF_EINVAL, "af_apply: engine is NULL");
-        if (!request_text) return fail(AF_EINVAL, "af_apply: request_text is NULL");
-        if (!repo_dir) return fail(AF_EINVAL, "af_apply: repo_dir is NULL");
+    return guard({out_result_json, out_diagnostics_json}, [&] {
+        if (int rc = require("af_apply", {{out_result_json, "out_result_json"},
+                                          {engine, "engine"},
+                                          {request_text, "request_text"},
+                                          {repo_dir, "repo_dir"}}))
+            return rc;
         std::error_code ec;
         if (!std::filesystem::is_directory(repo_dir, ec))
             return fail(AF_EINVAL, std::string("af_apply: ") + repo_dir + ": not a folder");
@@ -301,7 +304,7 @@ AF_API int af_apply(af_buf* out_result_json, af_buf* out_diagnostics_json, const
         if (audit_log && !audit.open(audit_log, why)) return fail(AF_EIO, "af_apply: cannot open the audit log: " + why);
         edge::ApplyResult r = edge::apply_request(*engine->engine, request_text, repo_dir, &audit);
         fill(out_result_json, edge::apply_result_to_json(r).dump());
-        fill(out_diagnostics_json, diagnostics_json(r.diagnostics).dump());
+        fill_diagnostics(out_diagnostics_json, r.diagnostics);
         if (r.ok()) {
             if (!r.audit_error.empty())
                 return fail(AF_EIO, "af_apply: committed " + r.commit + " but the audit log was not written: " +
@@ -311,11 +314,7 @@ AF_API int af_apply(af_buf* out_result_json, af_buf* out_diagnostics_json, const
         if (r.outcome == "failed") return fail(AF_EIO, r.error);
         if (!r.error.empty() && r.diagnostics.empty()) return fail(AF_EIO, r.error);
         return fail_with(r.diagnostics);
-    } catch (...) {
-        af_buf_dispose(out_result_json);
-        af_buf_dispose(out_diagnostics_json);
-        return fail_current_exception();
-    }
+    });
 }
 
 }  // extern "C"
