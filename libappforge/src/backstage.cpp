@@ -110,6 +110,17 @@ json pattern_branches(const Engine& engine, PatternKind kind, const std::string&
     return deps;
 }
 
+/// A page that picks one pattern of a kind and then shows that pattern's settings.
+json pattern_page(const Engine& engine, PatternKind kind, const char* title, const char* selector,
+                  const char* selector_title, const char* config_key) {
+    json page;
+    page["title"] = title;
+    page["required"] = json::array({selector});
+    page["properties"][selector] = pattern_dropdown(engine.catalog(), kind, selector_title);
+    page["dependencies"] = pattern_branches(engine, kind, selector, config_key);
+    return page;
+}
+
 json ids_where(const Catalog& c, PatternKind k, bool (*pred)(const Pattern&)) {
     json out = json::array();
     for (const Pattern* p : c.patterns(k))
@@ -149,28 +160,14 @@ json gitops_pages(const Engine& engine) {
     }
     pages.push_back(app);
 
-    // Storage.
-    json storage;
-    storage["title"] = "Storage";
-    storage["required"] = json::array({"storagePattern"});
-    storage["properties"]["storagePattern"] = pattern_dropdown(cat, PatternKind::storage, "Storage pattern");
-    storage["dependencies"] = pattern_branches(engine, PatternKind::storage, "storagePattern", "storageConfig");
-    pages.push_back(storage);
-
-    // Network.
-    json net;
-    net["title"] = "Network";
-    net["required"] = json::array({"ingressPattern"});
-    net["properties"]["ingressPattern"] = pattern_dropdown(cat, PatternKind::ingress, "Ingress pattern");
-    net["dependencies"] = pattern_branches(engine, PatternKind::ingress, "ingressPattern", "ingressConfig");
-    pages.push_back(net);
+    pages.push_back(pattern_page(engine, PatternKind::storage, "Storage", "storagePattern", "Storage pattern",
+                                 "storageConfig"));
+    pages.push_back(pattern_page(engine, PatternKind::ingress, "Network", "ingressPattern", "Ingress pattern",
+                                 "ingressConfig"));
 
     // Backup: volsync needs a persistent volume and a shorter appName (its mover Job's name).
-    json backup;
-    backup["title"] = "Backup";
-    backup["required"] = json::array({"backupStrategy"});
-    backup["properties"]["backupStrategy"] = pattern_dropdown(cat, PatternKind::backup, "Backup strategy");
-    backup["dependencies"] = pattern_branches(engine, PatternKind::backup, "backupStrategy", "backupConfig");
+    json backup =
+        pattern_page(engine, PatternKind::backup, "Backup", "backupStrategy", "Backup strategy", "backupConfig");
     json backing = ids_where(cat, PatternKind::backup, [](const Pattern& p) { return !p.manifests.empty(); });
     json persistent = ids_where(cat, PatternKind::storage, [](const Pattern& p) { return p.persistent; });
     if (!backing.empty()) {
