@@ -434,16 +434,12 @@ nlohmann::json apply_result_to_json(const ApplyResult& r) {
         json files = json::array();
         for (const auto& e : plan.edits) files.push_back({{"path", e.path}, {"action", "edit"}});
         for (const auto& f : plan.creates) files.push_back({{"path", f.path}, {"action", "create"}});
-        j = json{{"ok", true},
-                 {"outcome", r.outcome},
-                 {"branch", plan.branch},
-                 {"commit", r.commit},
-                 {"commitMessage", plan.commitMessage},
-                 {"prTitle", plan.prTitle},
-                 {"prBody", plan.prBody},
-                 {"files", files},
-                 {"risk", risk_to_json(plan.risk)},
-                 {"request", to_json(*r.request)}};
+        j = plan_review_to_json(plan);
+        j.update(json{{"ok", true},
+                      {"outcome", r.outcome},
+                      {"commit", r.commit},
+                      {"files", files},
+                      {"request", to_json(*r.request)}});
     } else {
         j = json{{"ok", false}, {"outcome", r.outcome}};
         if (!r.error.empty()) j["error"] = r.error;

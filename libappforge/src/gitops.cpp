@@ -783,24 +783,28 @@ json risk_to_json(const RiskAssessment& risk) {
     return {{"verdict", to_string(risk.verdict)}, {"reasons", reasons}};
 }
 
-json plan_to_json(const Plan& p) {
-    json creates = json::array(), edits = json::array(), diags = json::array();
-    for (const auto& f : p.creates) creates.push_back({{"path", f.path}, {"content", f.content}});
-    for (const auto& e : p.edits)
-        edits.push_back({{"path", e.path}, {"entry", e.entry}, {"line", e.line}, {"oldText", e.old_text}, {"newText", e.new_text}});
-    diags = diagnostics_to_json(p.diagnostics);
-    return {{"ok", p.ok()},
-            {"appDir", p.appDir},
-            {"namespaceDir", p.namespaceDir},
-            {"newNamespace", p.newNamespace},
-            {"branch", p.branch},
+json plan_review_to_json(const Plan& p) {
+    return {{"branch", p.branch},
             {"commitMessage", p.commitMessage},
             {"prTitle", p.prTitle},
             {"prBody", p.prBody},
-            {"creates", creates},
-            {"edits", edits},
-            {"risk", risk_to_json(p.risk)},
-            {"diagnostics", diags}};
+            {"risk", risk_to_json(p.risk)}};
+}
+
+json plan_to_json(const Plan& p) {
+    json creates = json::array(), edits = json::array();
+    for (const auto& f : p.creates) creates.push_back({{"path", f.path}, {"content", f.content}});
+    for (const auto& e : p.edits)
+        edits.push_back({{"path", e.path}, {"entry", e.entry}, {"line", e.line}, {"oldText", e.old_text}, {"newText", e.new_text}});
+    json j = plan_review_to_json(p);
+    j.update(json{{"ok", p.ok()},
+                  {"appDir", p.appDir},
+                  {"namespaceDir", p.namespaceDir},
+                  {"newNamespace", p.newNamespace},
+                  {"creates", creates},
+                  {"edits", edits},
+                  {"diagnostics", diagnostics_to_json(p.diagnostics)}});
+    return j;
 }
 
 json diagnostics_to_json(const Diagnostics& ds) {

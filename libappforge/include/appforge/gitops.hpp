@@ -127,6 +127,9 @@ std::vector<std::string> served_hosts(const nlohmann::json& object, const std::s
 RiskAssessment assess_risk(const AppRequest& request, const Bundle& bundle, const ClusterProfile& profile,
                            const std::vector<std::string>& existing_hosts = {});
 
+/// {branch, commitMessage, prTitle, prBody, risk}: shared by plan and apply output so both describe a change alike.
+nlohmann::json plan_review_to_json(const Plan& plan);
+
 /// The plan as JSON: {appDir, namespaceDir, newNamespace, branch, commitMessage, prTitle, prBody,
 /// creates[{path,content}], edits[{path,entry,line,oldText,newText}], risk{verdict,reasons}, diagnostics}.
 nlohmann::json plan_to_json(const Plan& plan);
