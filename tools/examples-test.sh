@@ -8,12 +8,9 @@
 #                                build and install the wheel into a fresh venv)
 #   APPFORGE_WHEEL_BUILD_DIR=DIR reuse a CMake build folder for the wheel
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$(pwd)
+source "$(dirname "$0")/lib-venv.sh"
 BUILD_DIR=${BUILD_DIR:-build}
-export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2}
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/appforge-examples.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+make_work_dir examples
 PREFIX=$WORK/prefix
 REQUEST=$ROOT/examples/requests/paperless-longhorn-backup.yaml
 INVALID=$ROOT/tests/data/requests/invalid/app-name-uppercase.yaml
@@ -79,11 +76,8 @@ fi
 if [ -n "${APPFORGE_VENV:-}" ] && [ -x "$APPFORGE_VENV/bin/python" ]; then
   PY=$APPFORGE_VENV/bin/python
 else
-  python3 -m venv "$WORK/venv"
-  PY=$WORK/venv/bin/python
-  build_args=()
-  [ -n "${APPFORGE_WHEEL_BUILD_DIR:-}" ] && build_args+=("-Cbuild-dir=$APPFORGE_WHEEL_BUILD_DIR")
-  "$PY" -m pip install -q "$ROOT" "${build_args[@]}"
+  new_venv "$WORK/venv"
+  install_wheel
 fi
 (cd "$WORK" && "$PY" "$ROOT/examples/python/render_request.py" "$REQUEST" "$WORK/out-py")
 same_as_cli "$WORK/out-py"

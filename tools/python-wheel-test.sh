@@ -5,30 +5,21 @@
 # stubtest on the stubs, mypy --strict on the Python example, and a check that `appforge` is on PATH.
 #   APPFORGE_WHEEL_BUILD_DIR=DIR  reuse a CMake build folder between runs (default: fresh)
 #   KEEP_VENV=DIR                 create the venv there and keep it (default: temporary)
+#   PYTHON=EXE                    the interpreter the venv is made from (default: python3)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$(pwd)
-PYTHON=${PYTHON:-python3}
-export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2}
+source "$(dirname "$0")/lib-venv.sh"
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/appforge-wheel.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+make_work_dir wheel
 VENV=${KEEP_VENV:-$WORK/venv}
-rm -rf "$VENV"
 
 echo "wheel-test: fresh venv in $VENV"
-"$PYTHON" -m venv "$VENV"
-PY="$VENV/bin/python"
+new_venv "$VENV"
 "$PY" -m pip install -q --upgrade pip
 "$PY" -m pip install -q pytest mypy
 
 echo "wheel-test: building the wheel (isolated build: scikit-build-core, pybind11 from PyPI)"
-build_args=()
-[ -n "${APPFORGE_WHEEL_BUILD_DIR:-}" ] && build_args+=("-Cbuild-dir=$APPFORGE_WHEEL_BUILD_DIR")
-"$PY" -m pip wheel -q "$ROOT" --no-deps -w "$WORK/dist" "${build_args[@]}"
-WHEEL=$(ls "$WORK"/dist/appforge-*.whl)
-echo "wheel-test: built $(basename "$WHEEL")"
-"$PY" -m pip install -q "$WHEEL"
+install_wheel
+echo "wheel-test: built and installed $(basename "$WHEEL")"
 
 # Everything below runs outside the source tree so only the installed package can be imported.
 cd "$WORK"
