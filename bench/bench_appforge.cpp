@@ -190,6 +190,40 @@ void BM_FullPipeline(benchmark::State& state) {
 }
 BENCHMARK(BM_FullPipeline);
 
+/// 256 variants of the example that differ in every value a form fills in (name, namespace,
+/// image tag, CPU, size, retention, schedule) but keep its pattern combination: what a form
+/// preview or a repo-wide re-render sees, where no two requests repeat.
+const std::vector<std::string>& distinct_texts() {
+    static const std::vector<std::string> texts = [] {
+        std::vector<std::string> out;
+        for (int i = 0; i < 256; ++i)
+            out.push_back("operatorId: op" + std::to_string(i % 7) + "\nappName: paperless-" + std::to_string(i) +
+                          "\nnamespace: documents-" + std::to_string(i % 8) +
+                          "\ncontainerImage: ghcr.io/paperless-ngx/paperless-ngx:2.13." + std::to_string(i) +
+                          "\nresourceRequests:\n  cpu: " + std::to_string(100 + i) + "m\n  memory: " +
+                          std::to_string(256 + i) + "Mi\nstoragePattern: longhorn-persistent\nstorageConfig:\n  sizeGi: " +
+                          std::to_string(1 + i % 50) + "\ningressPattern: internal-only\nbackupStrategy: volsync-snapshots\n"
+                          "backupConfig:\n  retentionDays: " + std::to_string(1 + i % 30) + "\n  schedule: \"" +
+                          std::to_string(i % 60) + " 3 * * *\"\n");
+        for (const auto& t : out)
+            if (!default_engine()->render_text(t).ok()) throw std::runtime_error("a variant does not render:\n" + t);
+        return out;
+    }();
+    return texts;
+}
+
+/// The full pipeline over distinct requests, one request per iteration.
+void BM_FullPipelineDistinct(benchmark::State& state) {
+    auto engine = default_engine();
+    const auto& texts = distinct_texts();
+    std::size_t i = 0;
+    for (auto _ : state) {
+        auto r = engine->render_text(texts[i++ % texts.size()]);
+        benchmark::DoNotOptimize(r);
+    }
+}
+BENCHMARK(BM_FullPipelineDistinct);
+
 /// The same plus the multi-document text the CLI prints.
 void BM_FullPipelineToStream(benchmark::State& state) {
     auto engine = default_engine();

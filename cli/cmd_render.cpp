@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <unistd.h>
@@ -49,6 +50,34 @@ bool write_bundles(const std::string& out_dir, const std::vector<Bundle>& bundle
     return true;
 }
 
+/// Text held back until every request has rendered, in 1 MiB blocks filled to the brim: a
+/// string per app would keep up to twice its size in capacity (10,000 apps: 25 MB of text).
+class HeldText {
+public:
+    /// Appends a copy of `text`.
+    void append(const std::string& text) {
+        std::size_t at = 0;
+        while (at < text.size()) {
+            if (blocks_.empty() || blocks_.back().size() == blocks_.back().capacity()) {
+                blocks_.emplace_back();
+                blocks_.back().reserve(kBlock);
+            }
+            std::string& b = blocks_.back();
+            std::size_t n = std::min(text.size() - at, b.capacity() - b.size());
+            b.append(text, at, n);
+            at += n;
+        }
+    }
+    /// Writes everything held, in order.
+    void write(std::ostream& out) const {
+        for (const auto& b : blocks_) out.write(b.data(), static_cast<std::streamsize>(b.size()));
+    }
+
+private:
+    static constexpr std::size_t kBlock = 1u << 20;
+    std::vector<std::string> blocks_;
+};
+
 }  // namespace
 
 int cmd_render(int argc, char** argv) {
@@ -65,8 +94,7 @@ int cmd_render(int argc, char** argv) {
 
     int exit_code = kOk;
     std::vector<Bundle> bundles;
-    // One string per app, not one growing string: no reallocation copies of a 25 MB stream.
-    std::vector<std::string> streams;
+    HeldText streams;
     nlohmann::json json_out = nlohmann::json::array();
     for (const auto& file : args.positional) {
         std::string error;
@@ -92,7 +120,7 @@ int cmd_render(int argc, char** argv) {
             for (const auto& f : r.value->files) files.push_back({{"path", f.path}, {"content", f.text}});
             json_out.push_back({{"file", file}, {"app", r.value->appName}, {"files", files}});
         } else {
-            streams.push_back(r.value->stream());
+            streams.append(r.value->stream());
         }
     }
     // Nothing is written unless every request rendered.
@@ -106,7 +134,7 @@ int cmd_render(int argc, char** argv) {
     } else if (format == "json") {
         std::cout << json_out.dump(2) << "\n";
     } else {
-        for (const auto& s : streams) std::cout << s;
+        streams.write(std::cout);
     }
     return kOk;
 }

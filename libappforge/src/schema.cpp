@@ -1,11 +1,13 @@
 #include "appforge/schema.hpp"
 
+#include "schema_shapes.hpp"
+
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <optional>
 #include <regex>
 #include <set>
-#include <shared_mutex>
 #include <cstdint>
 #include <stdexcept>
 #include <unordered_map>
@@ -48,33 +50,18 @@ struct JsonSchema::Impl {
     bool fast = false;
     valijson::Schema stripped;
     std::unique_ptr<PatternNode> patterns;
-    json stripped_document;  // what `stripped` was parsed from (the shapes are cut from it)
+    json stripped_document;  // what `stripped` was parsed from (the shapes are slimmed from it)
 
-    // Shape fast path: valijson looks up every property a schema *declares* in each object it
-    // visits (PodSpec declares 40, a Volume 30, the objects hold a handful). Rendered objects of
-    // one pattern combination have the same keys every time, so for each key structure seen
-    // valid twice a copy of the schema cut down to the present keys is compiled once. Cutting
-    // only removes subschemas no value of that structure can reach, so the verdict is the same;
-    // a failure still reruns the full schema for the diagnostics.
-    struct Shape {
-        int valid_runs = 0;
-        std::shared_ptr<const valijson::Schema> schema;
-    };
-    std::atomic<bool> prunable{true};  // cleared when the schema uses a keyword the cut does not handle
-    std::shared_mutex shapes_mutex;
-    std::unordered_map<std::string, Shape> shapes;
+    // Documents of a key structure already found valid are checked only where they differ.
+    std::unique_ptr<detail::ShapeCache> shapes;
 
-    /// The schema the shape path starts from: patterns stripped when the pattern path applies.
+    /// The schema the shapes are slimmed from: patterns stripped when the pattern path applies.
     const json& base() const { return fast ? stripped_document : document; }
 
     /// True when `document` is valid, by the quickest schema that gives the full schema's verdict;
     /// false means "run the full schema for diagnostics", not necessarily invalid.
     bool quick_validate(valijson::Validator& validator, const json& document,
                         const valijson::adapters::NlohmannJsonAdapter& target, const std::string& title);
-
-    /// Counts a valid run of this key structure and cuts its schema on the second one, so that
-    /// one-off documents (a single CLI render) do not pay for the cut.
-    void remember_valid(const std::string& signature, const json& document);
 
     /// The schema with its patterns, parsed once on first need.
     const valijson::Schema& full(const std::string& title) {
@@ -226,168 +213,16 @@ bool patterns_match(const PatternNode& n, const json& doc) {
     return true;
 }
 
-/// At most this many key structures per schema get a cut schema; the rest take the general path.
-constexpr std::size_t kMaxShapes = 64;
-/// Documents whose key structure is longer than this are not worth a cache entry.
-constexpr std::size_t kMaxSignature = 16 * 1024;
-
-/// Appends the key structure of `doc` (keys, nesting, array lengths; not the scalar values) to
-/// `out`. Keys are length-prefixed so that no two structures share a signature. False when the
-/// document is too large or too deep to be cached.
-bool append_signature(const json& doc, std::string& out, int depth) {
-    if (depth > 64 || out.size() > kMaxSignature) return false;
-    if (doc.is_object()) {
-        out += '{';
-        for (auto it = doc.begin(); it != doc.end(); ++it) {
-            out += std::to_string(it.key().size());
-            out += ':';
-            out += it.key();
-            if (!append_signature(*it, out, depth + 1)) return false;
-        }
-        out += '}';
-    } else if (doc.is_array()) {
-        out += '[';
-        for (const auto& e : doc)
-            if (!append_signature(e, out, depth + 1)) return false;
-        out += ']';
-    } else {
-        out += '.';
-    }
-    return true;
-}
-
-/// Copies `node` keeping only what values in `at` can reach: declared properties no value has
-/// are dropped, local `$ref`s are inlined for the values present, descriptions go. Sets `ok` to
-/// false on keywords whose reach the cut does not model (then the schema is never cut).
-json cut_schema(const json& root, const json& node, const std::vector<const json*>& at, bool& ok, int depth) {
-    if (!ok) return json();
-    if (depth > 256) {
-        ok = false;
-        return json();
-    }
-    if (!node.is_object()) return node;  // true / false schemas
-    if (at.empty()) return json::object();  // never applied to a value of this structure
-    static const char* const unsupported[] = {"patternProperties", "additionalItems", "contains", "propertyNames",
-                                              "dependencies", "if", "then", "else"};
-    for (const char* k : unsupported)
-        if (node.contains(k)) {
-            ok = false;
-            return json();
-        }
-    auto ref = node.find("$ref");
-    if (ref != node.end()) {
-        // Draft 7 ignores a $ref's siblings; valijson follows only local references here.
-        if (!ref->is_string() || ref->get_ref<const std::string&>().rfind("#", 0) != 0) {
-            ok = false;
-            return json();
-        }
-        const json* target = nullptr;
-        try {
-            target = &root.at(json::json_pointer(ref->get<std::string>().substr(1)));
-        } catch (const std::exception&) {
-            ok = false;
-            return json();
-        }
-        return cut_schema(root, *target, at, ok, depth + 1);
-    }
-    json out = json::object();
-    for (auto it = node.begin(); it != node.end(); ++it) {
-        const std::string& k = it.key();
-        if (k == "description" || k == "$comment" || k == "definitions" || k == "$schema" || k == "title") continue;
-        if (k == "properties" && it->is_object()) {
-            json props = json::object();
-            for (auto p = it->begin(); p != it->end(); ++p) {
-                std::vector<const json*> values;
-                for (const json* v : at)
-                    if (v->is_object()) {
-                        auto f = v->find(p.key());
-                        if (f != v->end()) values.push_back(&*f);
-                    }
-                if (!values.empty()) props[p.key()] = cut_schema(root, *p, values, ok, depth + 1);
-            }
-            out[k] = std::move(props);
-        } else if (k == "additionalProperties" && it->is_object()) {
-            const json* declared = node.contains("properties") ? &node["properties"] : nullptr;
-            std::vector<const json*> values;
-            for (const json* v : at)
-                if (v->is_object())
-                    for (auto m = v->begin(); m != v->end(); ++m)
-                        if (!declared || !declared->is_object() || !declared->contains(m.key())) values.push_back(&*m);
-            out[k] = cut_schema(root, *it, values, ok, depth + 1);
-        } else if (k == "items" && it->is_object()) {
-            std::vector<const json*> values;
-            for (const json* v : at)
-                if (v->is_array())
-                    for (const auto& e : *v) values.push_back(&e);
-            out[k] = cut_schema(root, *it, values, ok, depth + 1);
-        } else if (k == "items" && it->is_array()) {
-            json tuple = json::array();
-            for (std::size_t i = 0; i < it->size(); ++i) {
-                std::vector<const json*> values;
-                for (const json* v : at)
-                    if (v->is_array() && i < v->size()) values.push_back(&(*v)[i]);
-                tuple.push_back(cut_schema(root, (*it)[i], values, ok, depth + 1));
-            }
-            out[k] = std::move(tuple);
-        } else if ((k == "allOf" || k == "anyOf" || k == "oneOf") && it->is_array()) {
-            json branches = json::array();
-            for (const auto& b : *it) branches.push_back(cut_schema(root, b, at, ok, depth + 1));
-            out[k] = std::move(branches);
-        } else if (k == "not") {
-            out[k] = cut_schema(root, *it, at, ok, depth + 1);
-        } else {
-            out[k] = *it;
-        }
-    }
-    return out;
-}
-
 }  // namespace
 
 bool JsonSchema::Impl::quick_validate(valijson::Validator& validator, const json& doc,
                                       const valijson::adapters::NlohmannJsonAdapter& target, const std::string& title) {
     if (fast && !patterns_match(*patterns, doc)) return false;
-    std::string signature;
-    const bool shaped = prunable.load(std::memory_order_relaxed) && append_signature(doc, signature, 0);
-    if (shaped) {
-        std::shared_ptr<const valijson::Schema> cut;
-        {
-            std::shared_lock<std::shared_mutex> lock(shapes_mutex);
-            auto it = shapes.find(signature);
-            if (it != shapes.end()) cut = it->second.schema;
-        }
-        if (cut) return validator.validate(*cut, target, nullptr);
-    }
+    const auto probe = shapes->probe(validator, doc);
+    if (probe.proven) return true;
     if (!validator.validate(fast ? stripped : full(title), target, nullptr)) return false;
-    if (shaped) remember_valid(signature, doc);
+    shapes->remember_valid(probe, doc);
     return true;
-}
-
-void JsonSchema::Impl::remember_valid(const std::string& signature, const json& doc) {
-    std::unique_lock<std::shared_mutex> lock(shapes_mutex);
-    if (!prunable.load(std::memory_order_relaxed)) return;
-    auto it = shapes.find(signature);
-    if (it == shapes.end()) {
-        if (shapes.size() >= kMaxShapes) return;
-        it = shapes.emplace(signature, Shape{}).first;
-    }
-    if (it->second.schema || ++it->second.valid_runs < 2) return;
-    bool ok = true;
-    json cut = cut_schema(base(), base(), {&doc}, ok, 0);
-    try {
-        if (ok) {
-            auto schema = std::make_shared<valijson::Schema>();
-            valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
-            valijson::adapters::NlohmannJsonAdapter adapter(cut);
-            parser.populateSchema(adapter, *schema);
-            it->second.schema = std::move(schema);
-            return;
-        }
-    } catch (const std::exception&) {
-        // fall through: this schema is never cut
-    }
-    prunable.store(false, std::memory_order_relaxed);
-    shapes.clear();
 }
 
 JsonSchema::JsonSchema(const json& schema_document, std::string title) : impl_(new Impl), title_(std::move(title)) {
@@ -410,6 +245,7 @@ JsonSchema::JsonSchema(const json& schema_document, std::string title) : impl_(n
     // Valid documents never need the full schema when the fast path applies: parsing the large
     // CRDs twice would double Engine creation. Everything else compiles it now, as before.
     if (!impl_->fast) impl_->full(title_);
+    impl_->shapes = std::make_unique<detail::ShapeCache>(impl_->base());
 }
 
 JsonSchema::~JsonSchema() = default;
