@@ -9,7 +9,7 @@ build="${1:-$root/build-ci-bench}"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAPPFORGE_BUILD_BENCH=ON > /dev/null
 ninja -C "$build" appforge_bench appforge_cli
 "$build/bench/appforge_bench" --benchmark_min_time=0.01 \
-  --benchmark_filter='BM_(ParseRequest|Validate|Render|Verify|FullPipeline|FullPipelineToStream|EngineCreate)$'
+  --benchmark_filter='BM_(ParseRequest|Validate|Render|Verify|FullPipeline|FullPipelineDistinct|FullPipelineToStream|EngineCreate)$'
 "$build/bench/appforge_bench" --benchmark_filter='BM_Batch10000'
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
