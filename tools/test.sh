@@ -40,7 +40,7 @@ stage "python wheel (fresh venv, pytest, stubtest)" env KEEP_VENV="$VENV_DIR" to
 stage "examples against the installed tree" env APPFORGE_VENV="$VENV_DIR" tools/examples-test.sh
 stage "sanitizers (ASan+UBSan suite, TSan threads)" tools/ci-sanitizers.sh
 stage "fuzz smoke" env FUZZ_TIME="${FUZZ_TIME:-10}" tools/ci-fuzz-smoke.sh
-stage "bench smoke" tools/ci-bench-smoke.sh "$ROOT/$BUILD_DIR"
+stage "bench smoke" env APPFORGE_VENV="$VENV_DIR" tools/ci-bench-smoke.sh "$ROOT/$BUILD_DIR"
 
 echo
 [ ${#failures[@]} -eq 0 ] || echo "failed stages: ${failures[*]}"
