@@ -17,14 +17,23 @@ namespace {
 constexpr std::size_t kMaxEntries = 64;
 /// A structure whose "fixed" parts keep changing stops refining its slim schema after this many.
 constexpr int kMaxRebuilds = 8;
-/// Larger or deeper documents are not worth remembering (and hostile ones must not cost memory).
+/// Larger or deeper documents are not remembered: each remembered structure keeps a copy of a
+/// document, so hostile ones (a huge string set from C++ or Python, past the parser's limits)
+/// must not be able to pin memory.
 constexpr std::size_t kMaxNodes = 4096;
+constexpr std::size_t kMaxBytes = 64 * 1024;  // of keys and strings
 constexpr int kMaxDepth = 64;
 
+struct Budget {
+    std::size_t nodes = 0;
+    std::size_t bytes = 0;
+};
+
 /// FNV-1a over the key structure: keys, nesting, array lengths and scalar types (1 and 1.0
-/// differ for "integer"), not scalar values. Collisions are caught by alike().
-bool structure_hash(const json& doc, std::uint64_t& h, std::size_t& nodes, int depth) {
-    if (++nodes > kMaxNodes || depth > kMaxDepth) return false;
+/// differ for "integer"), not scalar values. Collisions are caught by alike(). False when the
+/// document is over the budget.
+bool structure_hash(const json& doc, std::uint64_t& h, Budget& budget, int depth) {
+    if (++budget.nodes > kMaxNodes || depth > kMaxDepth) return false;
     auto mix = [&h](unsigned char c) {
         h ^= c;
         h *= 1099511628211ull;
@@ -32,15 +41,18 @@ bool structure_hash(const json& doc, std::uint64_t& h, std::size_t& nodes, int d
     mix(static_cast<unsigned char>(doc.type()));
     if (doc.is_object()) {
         for (auto it = doc.begin(); it != doc.end(); ++it) {
+            if ((budget.bytes += it.key().size()) > kMaxBytes) return false;
             for (unsigned char c : it.key()) mix(c);
             mix(0xff);  // not a UTF-8 byte: ends the key
-            if (!structure_hash(*it, h, nodes, depth + 1)) return false;
+            if (!structure_hash(*it, h, budget, depth + 1)) return false;
         }
         mix(0xfe);
     } else if (doc.is_array()) {
         for (const auto& e : doc)
-            if (!structure_hash(e, h, nodes, depth + 1)) return false;
+            if (!structure_hash(e, h, budget, depth + 1)) return false;
         mix(0xfe);
+    } else if (doc.is_string()) {
+        if ((budget.bytes += doc.get_ref<const std::string&>().size()) > kMaxBytes) return false;
     }
     return true;
 }
@@ -179,7 +191,11 @@ json slim_schema(const json& root, const json& node, const std::vector<Reach>& a
     auto ref = node.find("$ref");
     if (ref != node.end()) {
         // Draft 7 ignores a $ref's siblings; only local references are followed.
-        if (!ref->is_string() || ref->get_ref<const std::string&>().rfind("#", 0) != 0) {
+        // valijson percent-decodes pointer tokens and trims a trailing '/', nlohmann does neither:
+        // refuse those spellings rather than risk following a different node.
+        const std::string* target = ref->is_string() ? &ref->get_ref<const std::string&>() : nullptr;
+        if (!target || target->rfind("#", 0) != 0 || target->find('%') != std::string::npos ||
+            (target->size() > 1 && target->back() == '/')) {
             ok = false;
             return json();
         }
@@ -249,7 +265,8 @@ json slim_schema(const json& root, const json& node, const std::vector<Reach>& a
         } else if (structural(k) || k == "definitions") {
             continue;
         }
-        // Anything else is an annotation valijson ignores (description, default, x-kubernetes-*).
+        // Anything else is an annotation valijson ignores (description, default, x-kubernetes-*)
+        // or `id`/`$id`, which only matter to $refs this cut does not follow.
     }
     if (keep_declared) {
         out["additionalProperties"] = std::move(additional);
@@ -293,9 +310,10 @@ ShapeCache::~ShapeCache() = default;
 
 ShapeCache::Probe ShapeCache::probe(valijson::Validator& validator, const json& doc) const {
     Probe p;
-    std::size_t nodes = 0;
+    if (disabled_.load(std::memory_order_relaxed)) return p;
+    Budget budget;
     p.hash = 14695981039346656037ull;
-    p.cacheable = structure_hash(doc, p.hash, nodes, 0);
+    p.cacheable = structure_hash(doc, p.hash, budget, 0);
     if (!p.cacheable) return p;
     std::shared_ptr<const Slim> slim;
     {
@@ -313,7 +331,7 @@ ShapeCache::Probe ShapeCache::probe(valijson::Validator& validator, const json& 
 void ShapeCache::remember_valid(const Probe& p, const json& doc) {
     if (!p.cacheable) return;
     std::unique_lock<std::shared_mutex> lock(mutex_);
-    if (disabled_) return;
+    if (disabled_.load(std::memory_order_relaxed)) return;
     auto it = entries_.find(p.hash);
     if (it == entries_.end()) {
         if (entries_.size() >= kMaxEntries) return;
@@ -327,7 +345,8 @@ void ShapeCache::remember_valid(const Probe& p, const json& doc) {
     if (!alike(reference, doc, false)) return;  // a hash collision: leave that structure alone
     auto slim = make_slim(schema_, reference, doc, e.slim ? &e.slim->mask : nullptr);
     if (!slim) {
-        disabled_ = true;  // anyOf/oneOf/not or the like: this schema is never slimmed
+        // A value that varies reached anyOf/oneOf/not or the like: stop slimming this schema.
+        disabled_.store(true, std::memory_order_relaxed);
         entries_.clear();
         return;
     }

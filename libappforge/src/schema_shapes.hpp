@@ -2,6 +2,7 @@
 // since a valid document of the same key structure.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <shared_mutex>
@@ -25,8 +26,8 @@ namespace appforge::detail {
 /// equal to the valid one's passes its subschema. Only the value keywords (`enum`, `const`,
 /// `pattern`, bounds, lengths, ...) on the parts that differ remain to check: a "slim" schema with
 /// just those is compiled per structure and run by valijson. This holds only where a subschema
-/// must pass for the whole to pass, so schemas with anyOf/oneOf/not (or keywords that reach values
-/// another way) are never slimmed. Anything not proven valid goes to the full schema, which also
+/// must pass for the whole to pass: when a value that varies reaches anyOf/oneOf/not (or keywords
+/// that reach values another way), the schema stops being slimmed. Anything not proven valid goes to the full schema, which also
 /// writes every diagnostic.
 class ShapeCache {
 public:
@@ -47,7 +48,7 @@ public:
     Probe probe(valijson::Validator& validator, const nlohmann::json& doc) const;
 
     /// Records a document the full schema found valid; the second valid document of a structure
-    /// builds its slim schema (a one-off document, like a single CLI render, pays nothing).
+    /// builds its slim schema (a one-off document, like a single CLI render, pays only for a copy).
     void remember_valid(const Probe& probe, const nlohmann::json& doc);
 
     struct Mask;   // which subtrees of a structure kept their content (schema_shapes.cpp)
@@ -58,7 +59,7 @@ private:
     const nlohmann::json& schema_;
     mutable std::shared_mutex mutex_;
     std::unordered_map<std::uint64_t, std::unique_ptr<Entry>> entries_;
-    bool disabled_ = false;  // the schema cannot be slimmed (guarded by mutex_)
+    std::atomic<bool> disabled_{false};  // the schema cannot be slimmed (set under mutex_)
 };
 
 }  // namespace appforge::detail

@@ -10,8 +10,8 @@
 
 namespace appforge {
 
-/// A compiled JSON Schema (draft-07). Immutable after construction, so one instance is shared
-/// by every thread of an Engine.
+/// A compiled JSON Schema (draft-07). Its verdicts never change after construction (the caches
+/// inside are synchronised), so one instance is shared by every thread of an Engine.
 class JsonSchema {
 public:
     /// Compiles a schema document; throws std::runtime_error for a broken schema (a build bug,
