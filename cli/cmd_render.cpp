@@ -1,54 +1,12 @@
 #include <algorithm>
-#include <filesystem>
 #include <iostream>
-#include <unistd.h>
 
+#include "appforge/edge/bundle_dir.hpp"
 #include "cli.hpp"
 
 namespace appforge::cli {
 
-namespace fs = std::filesystem;
-
 namespace {
-
-/// Writes every bundle under a staging folder, then renames it into place: all or nothing.
-bool write_bundles(const std::string& out_dir, const std::vector<Bundle>& bundles, bool per_app, std::string& error) {
-    std::error_code ec;
-    fs::path target(out_dir);
-    if (fs::exists(target, ec) && !(fs::is_directory(target, ec) && fs::is_empty(target, ec))) {
-        error = out_dir + ": exists and is not an empty folder; refusing to overwrite";
-        return false;
-    }
-    fs::path stage = target;
-    stage += ".appforge-stage-" + std::to_string(::getpid());
-    fs::remove_all(stage, ec);
-    if (!fs::create_directories(stage, ec)) {
-        error = stage.string() + ": " + ec.message();
-        return false;
-    }
-    for (const auto& b : bundles) {
-        fs::path dir = per_app ? stage / b.appName : stage;
-        if (per_app && fs::exists(dir, ec)) {
-            error = "two requests render the app '" + b.appName + "'";
-            fs::remove_all(stage, ec);
-            return false;
-        }
-        fs::create_directories(dir, ec);
-        for (const auto& f : b.files)
-            if (!write_file_atomic((dir / f.path).string(), f.text, error)) {
-                fs::remove_all(stage, ec);
-                return false;
-            }
-    }
-    if (fs::exists(target, ec)) fs::remove(target, ec);
-    fs::rename(stage, target, ec);
-    if (ec) {
-        error = out_dir + ": " + ec.message();
-        fs::remove_all(stage, ec);
-        return false;
-    }
-    return true;
-}
 
 /// Text held back until every request has rendered, in 1 MiB blocks filled to the brim: a
 /// string per app would keep up to twice its size in capacity (10,000 apps: 25 MB of text).
@@ -126,9 +84,9 @@ int cmd_render(int argc, char** argv) {
     // Nothing is written unless every request rendered.
     if (exit_code != kOk) return exit_code;
     if (out_dir) {
-        std::string error;
-        if (!write_bundles(*out_dir, bundles, args.positional.size() > 1, error)) {
-            std::cerr << "appforge render: " << error << "\n";
+        auto written = edge::write_bundles(bundles, *out_dir, args.positional.size() > 1, false);
+        if (!written.ok()) {
+            std::cerr << "appforge render: " << written.error << "\n";
             return kUnreadable;
         }
     } else if (format == "json") {

@@ -6,15 +6,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
-#include <filesystem>
-#include <fstream>
 #include <initializer_list>
 #include <memory>
 #include <new>
-#include <random>
 #include <string>
 
 #include "appforge/edge/apply.hpp"
+#include "appforge/edge/bundle_dir.hpp"
 #include "appforge/edge/fs_repo.hpp"
 #include "appforge/engine.hpp"
 #include "appforge/gitops.hpp"
@@ -214,7 +212,6 @@ AF_API int af_render(af_buf* out_bundle_json, af_buf* out_diagnostics_json, cons
 
 AF_API int af_render_to_dir(af_buf* out_diagnostics_json, const af_engine* engine, const char* request_text,
                             const char* out_dir) {
-    namespace fs = std::filesystem;
     return guard({out_diagnostics_json}, [&] {
         if (int rc = require("af_render_to_dir", {{engine, "engine"}, {request_text, "request_text"}})) return rc;
         if (!out_dir || !*out_dir) return fail(AF_EINVAL, "af_render_to_dir: out_dir is NULL or empty");
@@ -222,31 +219,8 @@ AF_API int af_render_to_dir(af_buf* out_diagnostics_json, const af_engine* engin
         fill_diagnostics(out_diagnostics_json, r.diagnostics);
         if (!r.ok()) return fail_with(r.diagnostics);
 
-        std::error_code ec;
-        fs::path target(out_dir);
-        if (fs::exists(target, ec) && !(fs::is_directory(target, ec) && fs::is_empty(target, ec)))
-            return fail(AF_EIO, std::string(out_dir) + ": exists and is not an empty folder; refusing to overwrite");
-        fs::path stage = target;
-        stage += ".af-stage-" + std::to_string(std::random_device{}());
-        fs::remove_all(stage, ec);
-        if (!fs::create_directories(stage, ec))
-            return fail(AF_EIO, stage.string() + ": " + ec.message());
-        for (const auto& f : r.value->files) {
-            std::ofstream out(stage / f.path, std::ios::binary | std::ios::trunc);
-            out.write(f.text.data(), static_cast<std::streamsize>(f.text.size()));
-            out.close();
-            if (!out) {
-                fs::remove_all(stage, ec);
-                return fail(AF_EIO, (stage / f.path).string() + ": cannot write");
-            }
-        }
-        if (fs::exists(target, ec)) fs::remove(target, ec);
-        fs::rename(stage, target, ec);
-        if (ec) {
-            std::string why = ec.message();
-            fs::remove_all(stage, ec);
-            return fail(AF_EIO, std::string(out_dir) + ": " + why);
-        }
+        auto written = appforge::edge::write_bundles({std::move(*r.value)}, out_dir, false, false);
+        if (!written.ok()) return fail(AF_EIO, written.error);
         return ok();
     });
 }

@@ -14,8 +14,6 @@ package only adds Python types, exceptions and file writing.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
@@ -248,26 +246,13 @@ class Bundle:
         Refuses a non-empty existing directory unless overwrite is true. Returns the directory.
         """
         target = Path(directory)
-        if target.exists():
-            if not target.is_dir():
-                raise FileExistsError(f"{target}: exists and is not a directory")
-            if any(target.iterdir()) and not overwrite:
-                raise FileExistsError(f"{target}: exists and is not empty; pass overwrite=True to replace it")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.appforge-", dir=target.parent))
-        try:
-            for name, text in self.files:
-                if "/" in name or "\\" in name or name in ("", ".", ".."):
-                    raise AppforgeError(f"refusing to write file name {name!r}")
-                with open(stage / name, "w", encoding="utf-8", newline="") as f:
-                    f.write(text)
-            stage.chmod(0o755)
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(stage, target)
-        except BaseException:
-            shutil.rmtree(stage, ignore_errors=True)
-            raise
+        status, error = _core.write_files(self.files, os.fspath(target), overwrite)
+        if status == "exists":
+            raise FileExistsError(error)
+        if status == "bad_name":
+            raise AppforgeError(error)
+        if status != "ok":
+            raise OSError(error)
         return target
 
 

@@ -20,6 +20,7 @@
 
 #include "appforge/document.hpp"
 #include "appforge/edge/apply.hpp"
+#include "appforge/edge/bundle_dir.hpp"
 #include "appforge/edge/fs_repo.hpp"
 #include "appforge/engine.hpp"
 #include "appforge/gitops.hpp"
@@ -180,6 +181,23 @@ PYBIND11_MODULE(_core, m) {
     m.def(
         "to_json", [](py::handle value) { return appforge::to_json_text(to_json(value, "", 0)); }, py::arg("value"),
         "Deterministic JSON text of a value.");
+
+    m.def(
+        "write_files",
+        [](const std::vector<FileTuple>& files, const std::string& dir, bool overwrite) {
+            appforge::Bundle b;
+            for (const auto& f : files) b.files.push_back(appforge::RenderedFile{f.first, json(), f.second});
+            appforge::edge::WriteResult r;
+            {
+                py::gil_scoped_release release;
+                r = appforge::edge::write_bundles({std::move(b)}, dir, false, overwrite);
+            }
+            static const char* const names[] = {"ok", "exists", "bad_name", "io_error"};
+            return std::make_pair(std::string(names[static_cast<int>(r.status)]), r.error);
+        },
+        py::arg("files"), py::arg("directory"), py::arg("overwrite"),
+        "Writes (name, text) files into a folder all or nothing: (status, error); status is ok, exists, "
+        "bad_name or io_error.");
 
     m.def(
         "is_komodo", [](py::handle value) { return appforge::is_komodo_document(to_json(value, "", 0)); },
