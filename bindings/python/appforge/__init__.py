@@ -67,6 +67,16 @@ def _diagnostics(raw: Sequence[Tuple[str, str, str, str]]) -> List[Diagnostic]:
     return [Diagnostic(*d) for d in raw]
 
 
+def _komodo_value(value: Any, kind: str, raw: Sequence[Tuple[str, str, str, str]]) -> Any:
+    # What the core made of a NAS request, or the error that says why it made nothing.
+    if value is not None:
+        return value
+    diagnostics = _diagnostics(raw)
+    if kind == "app" and not any(d.is_error for d in diagnostics):
+        raise AppforgeError("this is a GitOps request (no komodoRequest member); use Engine.render")
+    raise ValidationError("the request is not a valid NAS request", diagnostics)
+
+
 class AppforgeError(Exception):
     """Base class of every error appforge raises."""
 
@@ -400,24 +410,12 @@ class Engine:
 
     def komodo_payload(self, request: RequestSource) -> Dict[str, Any]:
         """The platform's Komodo payload of a valid NAS request (storageLocation filled in)."""
-        payload, kind, raw = self._engine.komodo_payload(_core_input(request))
-        diagnostics = _diagnostics(raw)
-        if payload is None:
-            if kind == "app" and not any(d.is_error for d in diagnostics):
-                raise AppforgeError("this is a GitOps request (no komodoRequest member); use Engine.render")
-            raise ValidationError("the request is not a valid NAS request", diagnostics)
-        result: Dict[str, Any] = payload
+        result: Dict[str, Any] = _komodo_value(*self._engine.komodo_payload(_core_input(request)))
         return result
 
     def komodo_compose(self, request: RequestSource) -> str:
         """The docker-compose file (YAML text) Komodo deploys for a valid NAS request."""
-        text, kind, raw = self._engine.komodo_compose(_core_input(request))
-        diagnostics = _diagnostics(raw)
-        if text is None:
-            if kind == "app" and not any(d.is_error for d in diagnostics):
-                raise AppforgeError("this is a GitOps request (no komodoRequest member); use Engine.render")
-            raise ValidationError("the request is not a valid NAS request", diagnostics)
-        result: str = text
+        result: str = _komodo_value(*self._engine.komodo_compose(_core_input(request)))
         return result
 
     def plan(self, request: RequestSource, repo: Union[PathLike, Mapping[str, str]]) -> Plan:
