@@ -1,6 +1,7 @@
 // `appforge plan` and `appforge apply`: a thin face. The plan comes from the pure core
 // (plan_request in appforge/gitops.hpp), the checkout, git and the audit log from the edge library
 // (appforge/edge/apply.hpp); this file only parses arguments and prints.
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -39,7 +40,7 @@ void print_plan_text(std::ostream& out, const Plan& p) {
     for (const auto& r : p.risk.reasons) out << "          - " << r.message << "\n";
 }
 
-/// Test hook: APPFORGE_FAIL_AFTER_WRITES=N makes apply fail after N file writes, to prove the rollback.
+/// Test hook: APPFORGE_FAIL_AFTER_WRITES=N makes apply fail after N object writes, to prove nothing is left.
 std::optional<long> fail_after_writes() {
     const char* v = std::getenv("APPFORGE_FAIL_AFTER_WRITES");
     if (!v || !*v) return std::nullopt;
@@ -92,10 +93,18 @@ int cmd_plan(int argc, char** argv) {
 }
 
 int cmd_apply(int argc, char** argv) {
-    Args args = parse_args(argc, argv, 2, {"profile", "patterns", "repo", "audit-log"});
+    Args args = parse_args(argc, argv, 2, {"profile", "patterns", "repo", "audit-log", "git-timeout"});
+    std::optional<long> git_timeout_s = 60;
+    if (auto t = args.get("git-timeout")) {
+        char* end = nullptr;
+        long v = std::strtol(t->c_str(), &end, 10);
+        git_timeout_s = (!t->empty() && *end == '\0' && v > 0 && v <= 86400) ? std::optional<long>(v) : std::nullopt;
+        if (!git_timeout_s) args.errors.push_back("--git-timeout must be a whole number of seconds between 1 and 86400");
+    }
     if (!args.errors.empty() || args.positional.size() != 1 || !args.get("repo")) {
         for (const auto& e : args.errors) std::cerr << "appforge apply: " << e << "\n";
-        std::cerr << "usage: appforge apply FILE --repo PATH [--profile P] [--patterns DIR] [--audit-log FILE]\n";
+        std::cerr << "usage: appforge apply FILE --repo PATH [--profile P] [--patterns DIR] [--audit-log FILE]"
+                     " [--git-timeout S]\n";
         return kUnreadable;
     }
     const std::string file = args.positional[0], repo_dir = *args.get("repo");
@@ -123,6 +132,7 @@ int cmd_apply(int argc, char** argv) {
     } else {
         edge::ApplyOptions options;
         options.fail_after_writes = fail_after_writes();
+        options.git_timeout = std::chrono::seconds(*git_timeout_s);
         r = edge::apply_request(*engine, *text, repo_dir, &audit, options);
         if (r.status == edge::ApplyStatus::unreadable && !r.error.empty())
             std::cerr << "appforge apply: " << r.error << "\n";

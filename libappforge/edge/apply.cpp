@@ -1,19 +1,31 @@
-// Apply (appforge/edge/apply.hpp): the git CLI through posix_spawn (never a shell), file writes with
-// an undo journal, and the audit log. The plan itself comes from the pure core (plan_checked_request).
+// Apply (appforge/edge/apply.hpp): the change set is committed with git plumbing, off to the side.
+// A temporary index (GIT_INDEX_FILE in a private folder) is filled from the base commit, the new
+// blobs are written with hash-object, the tree with write-tree, the commit with commit-tree, and the
+// branch is created by one compare-and-swap update-ref. The working tree, the checkout's index and
+// HEAD are never touched, so concurrent or killed applies can only serialise, fail cleanly, or leave
+// the repo wholly applied. The plan itself comes from the pure core (plan_checked_request).
 #include "appforge/edge/apply.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <signal.h>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,98 +41,248 @@ namespace fs = std::filesystem;
 namespace {
 
 // ---------------------------------------------------------------------------------------
-// git through fork/exec (posix_spawn), never a shell
+// git through posix_spawn (never a shell), with a deadline and without waiting on inherited pipes
 // ---------------------------------------------------------------------------------------
 
 struct GitResult {
-    int status = -1;  ///< exit status; -1 when git could not be started or was killed
+    int status = -1;  ///< exit status; -1 when git could not be started, was killed or timed out
+    bool timed_out = false;
     std::string out, err;
     bool ok() const { return status == 0; }
 };
 
-GitResult run_git(const std::string& repo, const std::vector<std::string>& args) {
+struct GitCall {
+    std::vector<std::string> args;
+    std::string input;                  ///< written to git's stdin (otherwise /dev/null)
+    std::vector<std::string> env_extra; ///< NAME=value entries added to the environment
+};
+
+/// Settings every git call gets: no repo hook or fsmonitor command runs (appforge commits with
+/// plumbing, and a hook that leaves a child behind must not block it), no pager, no prompt.
+const std::vector<std::string> kGitConfig = {"-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false",
+                                             "--no-pager", "--no-optional-locks"};
+
+/// Variables that would point git somewhere other than the --repo checkout.
+bool redirecting_git_variable(const char* entry) {
+    static const char* const names[] = {"GIT_DIR=",          "GIT_WORK_TREE=",   "GIT_INDEX_FILE=",
+                                        "GIT_OBJECT_DIRECTORY=", "GIT_ALTERNATE_OBJECT_DIRECTORIES=",
+                                        "GIT_COMMON_DIR=",   "GIT_NAMESPACE=",   "GIT_CEILING_DIRECTORIES="};
+    for (const char* n : names)
+        if (std::strncmp(entry, n, std::strlen(n)) == 0) return true;
+    return false;
+}
+
+void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
+GitResult run_git(const std::string& repo, const GitCall& call, std::chrono::milliseconds timeout) {
     GitResult r;
     std::vector<std::string> argv_s{"git", "-C", repo};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    argv_s.insert(argv_s.end(), kGitConfig.begin(), kGitConfig.end());
+    argv_s.insert(argv_s.end(), call.args.begin(), call.args.end());
     std::vector<char*> argv;
     for (auto& s : argv_s) argv.push_back(s.data());
     argv.push_back(nullptr);
 
-    int out_pipe[2], err_pipe[2];
-    if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
+    std::vector<std::string> env_s;
+    for (char** e = environ; e && *e; ++e)
+        if (!redirecting_git_variable(*e)) env_s.emplace_back(*e);
+    env_s.insert(env_s.end(), call.env_extra.begin(), call.env_extra.end());
+    std::vector<char*> envp;
+    for (auto& s : env_s) envp.push_back(s.data());
+    envp.push_back(nullptr);
+
+    int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
+    auto close_all = [&]() {
+        for (int* p : {in_pipe, out_pipe, err_pipe})
+            for (int i = 0; i < 2; ++i)
+                if (p[i] >= 0) ::close(p[i]), p[i] = -1;
+    };
+    if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0 ||
+        (!call.input.empty() && ::pipe2(in_pipe, O_CLOEXEC) != 0)) {
         r.err = std::strerror(errno);
-        return r;
-    }
-    if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
-        r.err = std::strerror(errno);
-        ::close(out_pipe[0]);
-        ::close(out_pipe[1]);
+        close_all();
         return r;
     }
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);  // no prompt can hang on stdin
+    if (in_pipe[0] >= 0) posix_spawn_file_actions_adddup2(&fa, in_pipe[0], 0);
+    else posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);  // no prompt can hang on stdin
     posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
     posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
     pid_t pid = 0;
-    int rc = ::posix_spawnp(&pid, "git", &fa, nullptr, argv.data(), environ);
+    int rc = ::posix_spawnp(&pid, "git", &fa, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&fa);
-    ::close(out_pipe[1]);
-    ::close(err_pipe[1]);
+    for (int* fd : {&in_pipe[0], &out_pipe[1], &err_pipe[1]})
+        if (*fd >= 0) ::close(*fd), *fd = -1;
     if (rc != 0) {
         r.err = std::string("cannot run git: ") + std::strerror(rc);
-        ::close(out_pipe[0]);
-        ::close(err_pipe[0]);
+        close_all();
         return r;
     }
-    // Drain both pipes together so a chatty hook cannot deadlock us.
-    pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-    std::string* sinks[2] = {&r.out, &r.err};
-    int open_fds = 2;
-    char buf[8192];
-    while (open_fds > 0) {
-        if (::poll(fds, 2, -1) < 0) {
-            if (errno == EINTR) continue;
-            break;
+    // The child's exit is what ends the call, not EOF on its pipes: a hook or helper that leaves a
+    // background process holding them open must not block apply. A pidfd makes the exit pollable.
+    int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (in_pipe[1] >= 0) set_nonblocking(in_pipe[1]);
+    set_nonblocking(out_pipe[0]);
+    set_nonblocking(err_pipe[0]);
+    // git closing its stdin early must be a failed call, not the host process's death: SIGPIPE is
+    // blocked in this thread for the call and a pending one it caused is consumed afterwards.
+    sigset_t pipe_set, old_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigset_t pending_before;
+    sigpending(&pending_before);
+    const bool had_pending = sigismember(&pending_before, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
+    struct SigRestore {
+        sigset_t* set; sigset_t* old; bool had;
+        ~SigRestore() {
+            sigset_t now;
+            sigpending(&now);
+            if (!had && sigismember(&now, SIGPIPE) == 1) {
+                timespec zero{0, 0};
+                sigtimedwait(set, nullptr, &zero);
+            }
+            pthread_sigmask(SIG_SETMASK, old, nullptr);
         }
-        for (int i = 0; i < 2; ++i) {
-            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-            ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+    } restore{&pipe_set, &old_set, had_pending};
+
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::size_t written = 0;
+    std::string* sinks[2] = {&r.out, &r.err};
+    int* readers[2] = {&out_pipe[0], &err_pipe[0]};
+    char buf[8192];
+    auto drain = [&](int i) {
+        while (*readers[i] >= 0) {
+            ssize_t n = ::read(*readers[i], buf, sizeof buf);
             if (n > 0) {
                 if (sinks[i]->size() < (1u << 20)) sinks[i]->append(buf, static_cast<std::size_t>(n));
-            } else if (n == 0 || errno != EINTR) {
-                ::close(fds[i].fd);
-                fds[i].fd = -1;
-                --open_fds;
+                continue;
+            }
+            if (n < 0 && errno == EINTR) continue;
+            if (n == 0 || errno != EAGAIN) ::close(*readers[i]), *readers[i] = -1;
+            return;
+        }
+    };
+    bool exited = false;
+    int st = 0;
+    while (!exited) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            ::kill(pid, SIGKILL);
+            r.timed_out = true;
+            break;
+        }
+        pollfd fds[4];
+        int n = 0;
+        int idx_in = -1, idx_pid = -1, idx_r[2] = {-1, -1};
+        if (in_pipe[1] >= 0) idx_in = n, fds[n++] = {in_pipe[1], POLLOUT, 0};
+        for (int i = 0; i < 2; ++i)
+            if (*readers[i] >= 0) idx_r[i] = n, fds[n++] = {*readers[i], POLLIN, 0};
+        if (pidfd >= 0) idx_pid = n, fds[n++] = {pidfd, POLLIN, 0};
+        // Without a pidfd (old kernels) poll in short slices and ask waitpid.
+        int wait_ms = pidfd >= 0 ? static_cast<int>(std::min<long long>(left.count(), 1 << 30)) : 20;
+        int pr = ::poll(fds, static_cast<nfds_t>(n), wait_ms);
+        if (pr < 0 && errno != EINTR) break;
+        if (idx_in >= 0 && fds[idx_in].revents) {
+            ssize_t w = ::write(in_pipe[1], call.input.data() + written, call.input.size() - written);
+            if (w > 0) written += static_cast<std::size_t>(w);
+            if ((w < 0 && errno != EAGAIN && errno != EINTR) || written == call.input.size())
+                ::close(in_pipe[1]), in_pipe[1] = -1;
+        }
+        for (int i = 0; i < 2; ++i)
+            if (idx_r[i] >= 0 && fds[idx_r[i]].revents) drain(i);
+        if (idx_pid >= 0 && fds[idx_pid].revents) exited = true;
+        if (pidfd < 0 || (*readers[0] < 0 && *readers[1] < 0)) {
+            pid_t w = ::waitpid(pid, &st, WNOHANG);
+            if (w == pid) {
+                for (int i = 0; i < 2; ++i) drain(i);
+                close_all();
+                if (pidfd >= 0) ::close(pidfd);
+                r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+                return r;
             }
         }
     }
-    for (auto& f : fds)
-        if (f.fd >= 0) ::close(f.fd);
-    int st = 0;
+    // Exited (or killed): take what is already in the pipes, never wait for their writers.
+    for (int i = 0; i < 2; ++i) drain(i);
+    close_all();
+    if (pidfd >= 0) ::close(pidfd);
     while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    r.status = (!r.timed_out && WIFEXITED(st)) ? WEXITSTATUS(st) : -1;
     return r;
 }
 
 std::string first_line(const std::string& s) {
-    std::string t = s;
-    while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
+    std::string t = s.substr(0, s.find('\n'));
+    while (!t.empty() && t.back() == '\r') t.pop_back();
     return t;
 }
 
 std::string git_error(const std::string& what, const GitResult& r) {
+    if (r.timed_out) return what + " did not finish in time and was stopped";
     std::string e = r.err.empty() ? r.out : r.err;
     while (!e.empty() && (e.back() == '\n' || e.back() == ' ')) e.pop_back();
     return what + " failed" + (r.status >= 0 ? " (exit " + std::to_string(r.status) + ")" : "") +
            (e.empty() ? "" : ": " + e);
 }
 
+/// A private folder for the temporary index, removed when apply returns however it ends.
+class ScratchDir {
+public:
+    ScratchDir() {
+        std::error_code ec;
+        std::string tmpl = (fs::temp_directory_path(ec) / "appforge-apply-XXXXXX").string();
+        if (ec) tmpl = "/tmp/appforge-apply-XXXXXX";
+        std::vector<char> buf(tmpl.begin(), tmpl.end());
+        buf.push_back('\0');
+        if (::mkdtemp(buf.data())) path_ = buf.data();
+    }
+    ScratchDir(const ScratchDir&) = delete;
+    ScratchDir& operator=(const ScratchDir&) = delete;
+    ~ScratchDir() {
+        std::error_code ec;
+        if (!path_.empty()) fs::remove_all(path_, ec);
+    }
+    /// Empty when the folder could not be made.
+    const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+};
+
+/// Whether path lies inside (or is) folder, both resolved as far as they exist.
+bool is_inside(const fs::path& path, const fs::path& folder) {
+    std::error_code ec;
+    fs::path p = fs::weakly_canonical(fs::absolute(path, ec), ec);
+    fs::path f = fs::weakly_canonical(fs::absolute(folder, ec), ec);
+    auto rel = p.lexically_relative(f);
+    return !rel.empty() && *rel.begin() != "..";
+}
+
+/// The operations git leaves state for while they wait on the user: applying on top of one would
+/// commit onto the wrong base or make the user lose the pending state.
+const std::pair<const char*, const char*> kInProgress[] = {
+    {"rebase-merge", "a rebase"},       {"rebase-apply", "a rebase or git am"}, {"MERGE_HEAD", "a merge"},
+    {"CHERRY_PICK_HEAD", "a cherry-pick"}, {"REVERT_HEAD", "a revert"},        {"BISECT_LOG", "a bisect"},
+    {"sequencer", "a cherry-pick or revert sequence"}};
+
+/// Cuts an untrusted string for the audit log: UTF-8-safe, with the original length noted.
+std::string capped(const std::string& s, std::size_t max_bytes = 256) {
+    if (s.size() <= max_bytes) return s;
+    std::size_t cut = max_bytes;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+    return s.substr(0, cut) + "...(" + std::to_string(s.size()) + " bytes)";
+}
+
+}  // namespace
+
 // ---------------------------------------------------------------------------------------
-// File writes with an undo journal
+// Audit log
 // ---------------------------------------------------------------------------------------
 
+namespace {
 bool write_all(int fd, const std::string& text) {
     std::size_t off = 0;
     while (off < text.size()) {
@@ -132,122 +294,13 @@ bool write_all(int fd, const std::string& text) {
     return true;
 }
 
-/// Temporary file next to the target, fsync, rename: a reader sees the old or the new file, never half.
-bool write_atomic(const std::string& path, const std::string& text, mode_t mode, std::string& error) {
-    std::string tmp = path + ".appforge-tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0) {
-        error = tmp + ": " + std::strerror(errno);
-        return false;
-    }
-    bool ok = write_all(fd, text) && ::fchmod(fd, mode) == 0 && ::fsync(fd) == 0;
-    int saved = errno;
-    ok = (::close(fd) == 0) && ok;
-    if (ok && ::rename(tmp.c_str(), path.c_str()) != 0) {
-        saved = errno;
-        ok = false;
-    }
-    if (!ok) {
-        error = path + ": " + std::strerror(saved);
-        ::unlink(tmp.c_str());
-    }
-    return ok;
+/// Every string in an audit record capped, so one hostile field cannot bloat the log.
+void cap_strings(nlohmann::json& j) {
+    if (j.is_string()) j = capped(j.get_ref<const std::string&>());
+    else if (j.is_structured())
+        for (auto& v : j) cap_strings(v);
 }
-
-/// Everything apply changed on disk, so a failure can put every byte back.
-struct Journal {
-    std::vector<std::string> created_files;                  // full paths
-    std::vector<std::string> created_dirs;                   // full paths, in creation order
-    std::vector<std::tuple<std::string, std::string, mode_t>> edited;  // full path, old text, mode
-
-    /// Undoes in reverse order; returns the problems it could not fix.
-    std::vector<std::string> undo() {
-        std::vector<std::string> problems;
-        for (auto it = edited.rbegin(); it != edited.rend(); ++it) {
-            std::string e;
-            if (!write_atomic(std::get<0>(*it), std::get<1>(*it), std::get<2>(*it), e)) problems.push_back(e);
-        }
-        for (auto it = created_files.rbegin(); it != created_files.rend(); ++it)
-            if (::unlink(it->c_str()) != 0 && errno != ENOENT) problems.push_back(*it + ": " + std::strerror(errno));
-        for (auto it = created_dirs.rbegin(); it != created_dirs.rend(); ++it)
-            if (::rmdir(it->c_str()) != 0 && errno != ENOENT) problems.push_back(*it + ": " + std::strerror(errno));
-        return problems;
-    }
-};
-
-/// Creates the missing parent folders of a repo path, journalling each one.
-bool make_parents(const FsRepo& repo, const std::string& rel, Journal& j, std::string& error) {
-    std::size_t pos = 0;
-    while ((pos = rel.find('/', pos)) != std::string::npos) {
-        std::string dir = repo.full(rel.substr(0, pos));
-        struct stat st {};
-        if (::lstat(dir.c_str(), &st) != 0) {
-            if (::mkdir(dir.c_str(), 0755) != 0) {
-                error = dir + ": " + std::strerror(errno);
-                return false;
-            }
-            j.created_dirs.push_back(dir);
-        } else if (!S_ISDIR(st.st_mode)) {
-            error = dir + ": exists and is not a folder";
-            return false;
-        }
-        ++pos;
-    }
-    return true;
-}
-
-/// Writes the plan's files (creates, then edits) with every change journalled.
-bool write_plan(const FsRepo& repo, const Plan& plan, const std::optional<long>& limit, Journal& j,
-                std::string& error) {
-    long writes = 0;
-    auto injected = [&]() {
-        if (limit && writes >= *limit) {
-            error = "injected failure after " + std::to_string(writes) + " file write(s) (fail_after_writes)";
-            return true;
-        }
-        return false;
-    };
-    for (const auto& f : plan.creates) {
-        if (injected()) return false;
-        if (!is_safe_repo_path(f.path)) {
-            error = f.path + ": unsafe path";
-            return false;
-        }
-        if (!make_parents(repo, f.path, j, error)) return false;
-        std::string full = repo.full(f.path);
-        struct stat st {};
-        if (::lstat(full.c_str(), &st) == 0) {
-            error = f.path + ": appeared after planning; refusing to overwrite";
-            return false;
-        }
-        // Journal before writing: the rename may succeed even if a later step reports an error.
-        j.created_files.push_back(full);
-        if (!write_atomic(full, f.content, 0644, error)) return false;
-        ++writes;
-    }
-    for (const auto& e : plan.edits) {
-        if (injected()) return false;
-        std::string full = repo.full(e.path);
-        struct stat st {};
-        auto now = repo.read_file(e.path);
-        if (!now || *now != e.old_text || ::lstat(full.c_str(), &st) != 0) {
-            error = e.path + ": changed after planning; refusing to edit";
-            return false;
-        }
-        mode_t mode = st.st_mode & 07777;
-        j.edited.emplace_back(full, e.old_text, mode);
-        if (!write_atomic(full, e.new_text, mode, error)) return false;
-        ++writes;
-    }
-    if (injected()) return false;
-    return true;
-}
-
 }  // namespace
-
-// ---------------------------------------------------------------------------------------
-// Audit log
-// ---------------------------------------------------------------------------------------
 
 AuditLog::~AuditLog() {
     if (fd_ >= 0) ::close(fd_);
@@ -256,14 +309,16 @@ AuditLog::~AuditLog() {
 bool AuditLog::open(const std::string& path, std::string& error) {
     if (fd_ >= 0) ::close(fd_);
     path_ = path;
-    fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd_ < 0) error = path + ": " + std::strerror(errno);
     return fd_ >= 0;
 }
 
 bool AuditLog::append(const nlohmann::json& record, std::string& error) {
     if (fd_ < 0) return true;
-    std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    nlohmann::json r = record;
+    cap_strings(r);
+    std::string line = r.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     if (!write_all(fd_, line) || ::fsync(fd_) != 0) {
         error = path_ + ": " + std::strerror(errno);
         return false;
@@ -275,7 +330,7 @@ bool audit_result(AuditLog& log, const ApplyResult& r, std::string& error) {
     AuditOutcome outcome;
     outcome.outcome = r.outcome;
     outcome.diagnostics = r.diagnostics.size();
-    // A rejected submission never got a branch; a failed one names the branch it rolled back.
+    // A rejected submission never got a branch; a failed one names the branch it did not create.
     if (r.outcome != "rejected" && r.plan) outcome.branch = r.plan->branch;
     if (!r.commit.empty()) outcome.commit = r.commit;
     return log.append(audit_record(r.request ? &*r.request : nullptr, outcome, rules::utc_now_iso8601()), error);
@@ -287,13 +342,18 @@ bool audit_result(AuditLog& log, const ApplyResult& r, std::string& error) {
 
 namespace {
 
-/// Every check before any git operation that changes something, then branch, write, add, commit.
+/// Every check before anything is written, then blobs, tree and commit off to the side, then the
+/// branch in one compare-and-swap. Nothing before the last step is visible in the checkout.
 void apply_steps(const Engine& engine, const CheckedRequest& checked, const std::string& repo_dir,
-                 const ApplyOptions& options, ApplyResult& r) {
+                 const AuditLog* audit, const ApplyOptions& options, ApplyResult& r) {
     auto reject = [&](const std::string& code, const std::string& message) {
         r.diagnostics.push_back(Diagnostic{"", code, message, Severity::error});
         r.status = ApplyStatus::invalid;
         r.outcome = "rejected";
+    };
+    const auto timeout = options.git_timeout;
+    auto git = [&](std::vector<std::string> args, std::string input = {}, std::vector<std::string> env = {}) {
+        return run_git(repo_dir, GitCall{std::move(args), std::move(input), std::move(env)}, timeout);
     };
     std::error_code ec;
     if (!fs::is_directory(repo_dir, ec)) {
@@ -314,93 +374,153 @@ void apply_steps(const Engine& engine, const CheckedRequest& checked, const std:
     }
     const Plan& plan = *r.plan;
 
-    // 2. The repo's state: the checkout's top, clean, with a commit to branch from, branch unused.
-    auto top = run_git(repo_dir, {"rev-parse", "--show-toplevel"});
+    // 2. The repo's state: the checkout's top, on a branch, no operation pending, clean, branch unused.
+    auto top = git({"rev-parse", "--show-toplevel"});
     if (!top.ok()) return reject("git.not-a-repo", git_error("git rev-parse", top));
-    if (fs::canonical(first_line(top.out), ec) != fs::canonical(repo_dir, ec))
-        return reject("git.not-top", "--repo must be the top folder of the checkout (" + first_line(top.out) + ")");
-    auto status = run_git(repo_dir, {"status", "--porcelain=v1", "--untracked-files=all"});
+    const std::string top_dir = first_line(top.out);
+    if (fs::canonical(top_dir, ec) != fs::canonical(repo_dir, ec))
+        return reject("git.not-top", "--repo must be the top folder of the checkout (" + top_dir + ")");
+    if (audit && audit->is_open() && is_inside(audit->path(), top_dir) &&
+        !is_inside(audit->path(), fs::path(top_dir) / ".git") &&
+        !git({"check-ignore", "-q", "--no-index", "--", fs::absolute(audit->path(), ec).string()}).ok())
+        return reject("audit.inside-repo", "the audit log " + audit->path() +
+                                               " is inside the checkout and not ignored: every apply would find the "
+                                               "tree dirty; keep the log outside the repository (or .gitignore it)");
+    std::vector<std::string> where{"rev-parse"};
+    for (const auto& entry : kInProgress) where.insert(where.end(), {"--git-path", entry.first});
+    auto paths = git(where);  // one line per --git-path, relative to repo_dir unless absolute
+    if (!paths.ok()) return reject("git.status", git_error("git rev-parse --git-path", paths));
+    std::size_t at = 0;
+    for (const auto& [name, what] : kInProgress) {
+        std::size_t nl = paths.out.find('\n', at);
+        const std::string shown = paths.out.substr(at, nl == std::string::npos ? std::string::npos : nl - at);
+        at = nl == std::string::npos ? paths.out.size() : nl + 1;
+        fs::path state = shown.empty() ? fs::path(".git") / name : fs::path(shown);
+        if (state.is_relative()) state = fs::path(repo_dir) / state;
+        struct stat sst {};
+        if (::lstat(state.c_str(), &sst) == 0)
+            return reject("git.in-progress",
+                          std::string(what) + " is in progress (" + shown + "); finish or abort it before apply");
+    }
+    auto head = git({"rev-parse", "--verify", "-q", "HEAD^{commit}"});
+    if (!head.ok()) return reject("git.no-head", "the repo has no commit to branch from");
+    const std::string base = first_line(head.out);
+    auto sym = git({"symbolic-ref", "-q", "HEAD"});
+    if (!sym.ok())
+        return reject("git.detached", "HEAD is detached at " + base.substr(0, 12) +
+                                          "; check out the branch the change should be based on");
+    auto status = git({"status", "--porcelain=v1", "--untracked-files=all"});
     if (!status.ok()) return reject("git.status", git_error("git status", status));
     if (!status.out.empty())
         return reject("git.dirty", "the working tree has uncommitted or untracked changes; commit or stash them first");
-    auto head = run_git(repo_dir, {"rev-parse", "--verify", "-q", "HEAD^{commit}"});
-    if (!head.ok()) return reject("git.no-head", "the repo has no commit to branch from");
-    const std::string orig_sha = first_line(head.out);
-    auto sym = run_git(repo_dir, {"symbolic-ref", "-q", "HEAD"});
-    const std::string orig_ref = sym.ok() ? first_line(sym.out) : "";  // empty: detached HEAD
-    if (run_git(repo_dir, {"rev-parse", "--verify", "-q", "refs/heads/" + plan.branch}).ok())
+    const std::string branch_ref = "refs/heads/" + plan.branch;
+    if (git({"rev-parse", "--verify", "-q", branch_ref}).ok())
         return reject("git.branch.exists", "branch " + plan.branch + " already exists");
 
-    // 3. Author: the user's git config; appforge's identity only for what is unset.
-    std::vector<std::string> identity;
-    if (!run_git(repo_dir, {"config", "user.name"}).ok()) identity.insert(identity.end(), {"-c", "user.name=appforge"});
-    if (!run_git(repo_dir, {"config", "user.email"}).ok())
-        identity.insert(identity.end(), {"-c", "user.email=appforge@localhost"});
+    // 3. The base commit must hold exactly what was planned against: every edited file as read,
+    //    no created path. (The checkout was clean, but a concurrent commit may have moved HEAD.)
+    std::vector<std::string> ls{"ls-tree", "-z", "--full-tree", base, "--"};
+    for (const auto& f : plan.creates) ls.push_back(f.path);
+    for (const auto& e : plan.edits) ls.push_back(e.path);
+    auto listed = git(ls);
+    if (!listed.ok()) return reject("git.status", git_error("git ls-tree", listed));
+    std::map<std::string, std::string> base_modes;  // path -> mode, for the paths of the plan
+    for (std::size_t pos = 0; pos < listed.out.size();) {
+        std::size_t end = listed.out.find('\0', pos);
+        if (end == std::string::npos) end = listed.out.size();
+        std::string entry = listed.out.substr(pos, end - pos);
+        pos = end + 1;
+        auto tab = entry.find('\t');
+        if (tab != std::string::npos) base_modes[entry.substr(tab + 1)] = entry.substr(0, entry.find(' '));
+    }
+    for (const auto& f : plan.creates)
+        if (base_modes.count(f.path))
+            return reject("gitops.changed", f.path + ": exists in " + base.substr(0, 12) + " but was absent when planned");
+    for (const auto& e : plan.edits) {
+        auto m = base_modes.find(e.path);
+        auto blob = git({"cat-file", "blob", base + ":" + e.path});
+        if (m == base_modes.end() || (m->second != "100644" && m->second != "100755") || !blob.ok() ||
+            blob.out != e.old_text)
+            return reject("gitops.changed", e.path + ": differs in " + base.substr(0, 12) + " from what was planned");
+    }
 
-    // 4. Branch, write, add, commit; any failure undoes everything.
-    Journal journal;
-    bool branch_created = false;
+    // 4. Blobs, tree and commit in a temporary index: the checkout's own index is never opened.
+    ScratchDir scratch;
+    if (scratch.path().empty()) return reject("git.failed", std::string("cannot make a scratch folder: ") + std::strerror(errno));
+    const std::vector<std::string> index_env{"GIT_INDEX_FILE=" + scratch.path() + "/index"};
     std::string error;
     std::string commit;
+    auto fail = [&](std::string why) {
+        error = std::move(why);
+        return false;
+    };
     auto attempt = [&]() {
-        auto co = run_git(repo_dir, {"checkout", "-q", "-b", plan.branch});
-        branch_created = run_git(repo_dir, {"rev-parse", "--verify", "-q", "refs/heads/" + plan.branch}).ok();
-        if (!co.ok()) {
-            error = git_error("git checkout -b", co);
+        auto rt = git({"read-tree", base}, {}, index_env);
+        if (!rt.ok()) return fail(git_error("git read-tree", rt));
+        std::string index_info;  // "mode SP sha TAB path NUL" for update-index -z --index-info
+        long writes = 0;
+        auto add = [&](const std::string& path, const std::string& content, const std::string& mode) {
+            if (options.fail_after_writes && writes >= *options.fail_after_writes) {
+                error = "injected failure after " + std::to_string(writes) + " object write(s) (fail_after_writes)";
+                return false;
+            }
+            // --no-filters: the commit holds exactly the bytes appforge rendered and verified.
+            auto h = git({"hash-object", "-w", "--no-filters", "--stdin"}, content);
+            if (!h.ok() || first_line(h.out).empty()) return fail(git_error("git hash-object", h));
+            index_info += mode + " " + first_line(h.out) + "\t" + path + '\0';
+            ++writes;
+            return true;
+        };
+        for (const auto& f : plan.creates) {
+            if (!is_safe_repo_path(f.path)) return fail(f.path + ": unsafe path");
+            if (!add(f.path, f.content, "100644")) return false;
+        }
+        for (const auto& e : plan.edits)
+            if (!add(e.path, e.new_text, base_modes[e.path])) return false;
+        if (options.fail_after_writes && writes >= *options.fail_after_writes) {
+            error = "injected failure after " + std::to_string(writes) + " object write(s) (fail_after_writes)";
             return false;
         }
-        if (!write_plan(repo, plan, options.fail_after_writes, journal, error)) return false;
-        std::vector<std::string> add{"add", "--"};
-        for (const auto& f : plan.creates) add.push_back(f.path);
-        for (const auto& e : plan.edits) add.push_back(e.path);
-        auto added = run_git(repo_dir, add);
-        if (!added.ok()) {
-            error = git_error("git add", added);
-            return false;
-        }
-        std::vector<std::string> ci = identity;
-        ci.insert(ci.end(), {"commit", "-q", "-m", plan.commitMessage});
-        auto committed = run_git(repo_dir, ci);
-        if (!committed.ok()) {
-            error = git_error("git commit", committed);
-            return false;
-        }
-        auto sha = run_git(repo_dir, {"rev-parse", "--verify", "-q", "HEAD"});
-        if (!sha.ok() || first_line(sha.out) == orig_sha) {
-            error = git_error("git rev-parse HEAD", sha);
-            return false;
-        }
-        commit = first_line(sha.out);
+        auto ui = git({"update-index", "-z", "--index-info"}, index_info, index_env);
+        if (!ui.ok()) return fail(git_error("git update-index", ui));
+        auto wt = git({"write-tree"}, {}, index_env);
+        if (!wt.ok()) return fail(git_error("git write-tree", wt));
+        std::vector<std::string> ct;
+        if (!git({"config", "user.name"}).ok()) ct.insert(ct.end(), {"-c", "user.name=appforge"});
+        if (!git({"config", "user.email"}).ok()) ct.insert(ct.end(), {"-c", "user.email=appforge@localhost"});
+        ct.insert(ct.end(), {"commit-tree", first_line(wt.out), "-p", base, "-F", "-"});
+        // commit-tree ignores commit.gpgSign (git 2.9.1 on), so the user's signing policy is passed on.
+        auto sign = git({"config", "--type=bool", "commit.gpgsign"});
+        if (sign.ok() && first_line(sign.out) == "true") ct.push_back("-S");
+        auto c = git(ct, plan.commitMessage);
+        if (!c.ok() || first_line(c.out).empty()) return fail(git_error("git commit-tree", c));
+        commit = first_line(c.out);
         return true;
     };
-    // The git CLI is run with -C; a relative repo_dir is fine for it, the journal uses repo.full().
     if (!attempt()) {
-        std::vector<std::string> problems = journal.undo();
-        // HEAD back where it was without touching files, then the index from HEAD, then the branch.
-        GitResult h = orig_ref.empty() ? run_git(repo_dir, {"update-ref", "--no-deref", "HEAD", orig_sha})
-                                       : run_git(repo_dir, {"symbolic-ref", "HEAD", orig_ref});
-        if (!h.ok()) problems.push_back(git_error("restoring HEAD", h));
-        auto rs = run_git(repo_dir, {"reset", "-q"});
-        if (!rs.ok()) problems.push_back(git_error("git reset", rs));
-        if (branch_created) {
-            auto del = run_git(repo_dir, {"branch", "-q", "-D", plan.branch});
-            if (!del.ok()) problems.push_back(git_error("git branch -D", del));
-        }
-        std::string msg = "apply failed: " + error + "; ";
-        if (problems.empty()) {
-            msg += "the repository was restored";
-        } else {
-            msg += "ROLLBACK INCOMPLETE: ";
-            for (std::size_t i = 0; i < problems.size(); ++i) msg += (i ? "; " : "") + problems[i];
-        }
-        r.diagnostics.push_back(Diagnostic{"", problems.empty() ? "git.failed" : "git.rollback", msg, Severity::error});
+        std::string msg = "apply failed: " + error + "; nothing in the repository changed (no branch was created)";
+        r.diagnostics.push_back(Diagnostic{"", "git.failed", msg, Severity::error});
         r.status = ApplyStatus::invalid;
         r.outcome = "failed";
         r.error = msg;
         return;
     }
 
-    // 5. Lifecycle: the request now carries its branch and commit (still pending until merged).
+    // 5. The branch, created only if it does not exist (an empty old value): of two runs racing for
+    //    one branch exactly one wins, and the other reports it.
+    auto ref = git({"update-ref", "-m", "appforge apply: " + plan.branch, branch_ref, commit, ""});
+    if (!ref.ok()) {
+        bool exists = git({"rev-parse", "--verify", "-q", branch_ref}).ok();
+        if (exists) return reject("git.branch.exists", "branch " + plan.branch + " already exists (created meanwhile)");
+        std::string msg = "apply failed: " + git_error("git update-ref", ref) + "; no branch was created";
+        r.diagnostics.push_back(Diagnostic{"", "git.failed", msg, Severity::error});
+        r.status = ApplyStatus::invalid;
+        r.outcome = "failed";
+        r.error = msg;
+        return;
+    }
+
+    // 6. Lifecycle: the request now carries its branch and commit (still pending until merged).
     auto lc = record_commit(*r.request, plan.branch, commit);
     r.diagnostics.insert(r.diagnostics.end(), lc.begin(), lc.end());
     r.status = ApplyStatus::ok;
@@ -413,7 +533,7 @@ void apply_steps(const Engine& engine, const CheckedRequest& checked, const std:
 ApplyResult apply_checked_request(const Engine& engine, const CheckedRequest& checked, const std::string& repo_dir,
                                   AuditLog* audit, const ApplyOptions& options) {
     ApplyResult r;
-    apply_steps(engine, checked, repo_dir, options, r);
+    apply_steps(engine, checked, repo_dir, audit, options, r);
     if (audit && audit->is_open()) {
         std::string e;
         if (!audit_result(*audit, r, e)) r.audit_error = e;
@@ -425,7 +545,6 @@ ApplyResult apply_request(const Engine& engine, std::string_view request_text, c
                           AuditLog* audit, const ApplyOptions& options) {
     return apply_checked_request(engine, engine.check(request_text), repo_dir, audit, options);
 }
-
 nlohmann::json apply_result_to_json(const ApplyResult& r) {
     using nlohmann::json;
     json j;

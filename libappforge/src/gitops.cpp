@@ -828,6 +828,22 @@ PlannedRequest plan_checked_request(const Engine& engine, const CheckedRequest& 
         return p;
     }
     if (!checked.ok() || !checked.app) return p;
+    // A request that already went through the workflow would be committed a second time (and its
+    // recorded outcome overwritten): only a pending request with no recorded commit is planned.
+    if (checked.app->status && *checked.app->status != Status::pending) {
+        p.diagnostics.push_back(error("/status", "gitops.request.done",
+                                      std::string("the request's status is '") + to_string(*checked.app->status) +
+                                          "'; only a pending request can be planned or applied"));
+        return p;
+    }
+    if (checked.app->commitSha || checked.app->mergedAt) {
+        const bool merged = !checked.app->commitSha;
+        p.diagnostics.push_back(error(merged ? "/mergedAt" : "/commitSha", "gitops.request.applied",
+                                      merged ? "the request records a merge; it was applied before"
+                                             : "the request records commit " + *checked.app->commitSha +
+                                                   "; it was applied before (submit it without the workflow outputs)"));
+        return p;
+    }
     auto bundle = engine.render(*checked.app);
     p.diagnostics.insert(p.diagnostics.end(), bundle.diagnostics.begin(), bundle.diagnostics.end());
     if (!bundle.ok()) return p;

@@ -422,15 +422,17 @@ static void test_apply(const af_engine* e, const char* scratch) {
     CHECK(diags.data != NULL && strcmp(diags.data, "[]") == 0);
     af_buf_dispose(&result);
     af_buf_dispose(&diags);
-    /* git agrees: HEAD is the new commit on the feature branch */
-    sh("git -C '%s' rev-parse HEAD > '%s'", repo, tmp);
+    /* git agrees: the feature branch holds the new commit; the checkout stays on main */
+    sprintf(log, "git -C '%s' rev-parse '%s' > '%s'", repo, branch, tmp);
+    CHECK(system(log) == 0);
     read_small(tmp, head, sizeof head);
     CHECK(strncmp(head, commit, 40) == 0);
     sh("git -C '%s' symbolic-ref --short HEAD > '%s'", repo, tmp);
     read_small(tmp, head, sizeof head);
-    CHECK(strncmp(head, branch, strlen(branch)) == 0);
+    CHECK(strncmp(head, "main", 4) == 0);
 
-    /* the same request again: the app folder now exists, nothing is touched */
+    /* the same request again, on the branch: the app folder now exists, nothing is touched */
+    CHECK(sh("git -C '%s' checkout -q '%s'", repo, branch) == 0);
     CHECK(af_apply(&result, &diags, e, valid, repo, audit) == AF_EINVALID);
     CHECK(contains(&result, "\"outcome\":\"rejected\"") && contains(&diags, "gitops.app.exists"));
     CHECK(strstr(af_last_error(), "gitops.app.exists") != NULL);

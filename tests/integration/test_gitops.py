@@ -244,12 +244,15 @@ def test_apply_new_namespace_commits_on_a_feature_branch(repo: Repo, tmp_path: P
     assert out["request"]["featureBranch"] == out["branch"]
     assert out["request"]["status"] == "pending"
 
-    # git agrees: HEAD is the new branch, one commit on top of main, clean tree.
-    assert repo.git("symbolic-ref", "HEAD").strip() == "refs/heads/" + out["branch"]
-    assert repo.git("rev-parse", "HEAD").strip() == out["commit"]
-    assert repo.git("rev-parse", "HEAD^").strip() == main_sha
+    # git agrees: the new branch is one commit on top of main; the checkout itself (HEAD, index,
+    # working tree) was not touched. Check the branch out to look at its files.
+    assert repo.git("symbolic-ref", "HEAD").strip() == "refs/heads/main"
+    assert repo.git("rev-parse", out["branch"]).strip() == out["commit"]
+    assert repo.git("rev-parse", out["branch"] + "^").strip() == main_sha
     assert repo.git("rev-parse", "main").strip() == main_sha
     assert repo.git("status", "--porcelain", "--untracked-files=all") == ""
+    assert not (repo.path / NS_ROOT / "whoami").exists()
+    repo.git("checkout", "-q", out["branch"])
     log = repo.git("log", "-1", "--format=%s%n%b%n--%an <%ae>")
     assert log.startswith("feat(app): add whoami\n")
     for line in ("Operator: alice", "Image: traefik/whoami:v1.10.1", "Namespace: whoami (new)",
@@ -305,6 +308,7 @@ def test_apply_into_existing_namespace_uses_git_config_identity(repo: Repo, tmp_
     req = write_request(tmp_path, WHOAMI + "namespace: tools\n")
     p, out = apply(repo, req)
     assert p.returncode == 0, p.stderr
+    repo.git("checkout", "-q", out["branch"])
     assert repo.git("log", "-1", "--format=%an <%ae>").strip() == "Repo Owner <owner@example.org>"
     status = repo.git("show", "--format=", "--name-status", "HEAD").splitlines()
     assert f"M\t{NS_ROOT}/tools/kustomization.yaml" in status
@@ -328,7 +332,7 @@ def test_external_request_needs_review(repo: Repo, tmp_path: Path):
     reason_codes = {r["code"] for r in out["risk"]["reasons"]}
     assert {"risk.external-ingress", "risk.public-dns"} <= reason_codes
     assert "needs-review" in out["prBody"] and "films.hypyr.space" in out["prBody"]
-    assert "Risk: needs-review" in repo.git("log", "-1", "--format=%b")
+    assert "Risk: needs-review" in repo.git("log", "-1", "--format=%b", out["branch"])
 
 
 def test_plan_prints_without_writing(repo: Repo, tmp_path: Path):
@@ -444,16 +448,17 @@ def test_same_request_twice(repo: Repo, tmp_path: Path):
     p1, out1 = apply(repo, req)
     assert p1.returncode == 0, p1.stderr
     after_first = repo.snapshot()
+    # main does not have the app, but the deterministic branch already exists.
     p2, out2 = apply(repo, req)
     assert p2.returncode == 1
-    assert "gitops.app.exists" in codes(out2)
+    assert "git.branch.exists" in codes(out2)
     assert repo.snapshot() == after_first
-    # Back on main the folder is gone, but the deterministic branch already exists.
-    repo.git("checkout", "-q", "main")
+    # On the branch the app folder exists: planning already refuses.
+    repo.git("checkout", "-q", out1["branch"])
     before = repo.snapshot()
     p3, out3 = apply(repo, req)
     assert p3.returncode == 1
-    assert "git.branch.exists" in codes(out3)
+    assert "gitops.app.exists" in codes(out3)
     assert repo.snapshot() == before
     assert repo.git("rev-parse", out1["branch"]).strip() == out1["commit"]
 
@@ -465,7 +470,7 @@ def test_same_request_twice(repo: Repo, tmp_path: Path):
 
 @pytest.mark.parametrize("after", ["0", "1", "4", "all"])
 def test_injected_failure_rolls_back(repo: Repo, tmp_path: Path, after: str):
-    # "all": every file of the plan is written, then apply fails just before `git add`.
+    # "all": every blob of the plan is written, then apply fails just before the tree is built.
     req = write_request(
         tmp_path,
         "operatorId: bob\nappName: paperless\nnamespace: documents\n"
@@ -481,7 +486,7 @@ def test_injected_failure_rolls_back(repo: Repo, tmp_path: Path, after: str):
     p, out = apply(repo, req, "--audit-log", str(audit), env=dict(repo.env, APPFORGE_FAIL_AFTER_WRITES=after))
     assert p.returncode == 1
     assert out["outcome"] == "failed" and "injected failure" in out["error"]
-    assert "the repository was restored" in out["error"]
+    assert "nothing in the repository changed" in out["error"]
     assert repo.snapshot() == before
     assert repo.branches() == ["main"]
     assert not list(repo.path.rglob("*.appforge-tmp"))
@@ -490,30 +495,6 @@ def test_injected_failure_rolls_back(repo: Repo, tmp_path: Path, after: str):
     # and the same request then goes through
     p2, _ = apply(repo, req)
     assert p2.returncode == 0, p2.stderr
-
-
-def test_failing_pre_commit_hook_rolls_back(repo: Repo, tmp_path: Path):
-    hook = repo.path / ".git" / "hooks" / "pre-commit"
-    hook.write_text("#!/bin/sh\necho 'policy: no new apps today' >&2\nexit 1\n")
-    hook.chmod(0o755)
-    before = repo.snapshot()
-    p, out = apply(repo, write_request(tmp_path, WHOAMI + "namespace: tools\n"))
-    assert p.returncode == 1
-    assert "git.failed" in codes(out)
-    assert "policy: no new apps today" in out["error"]
-    assert repo.snapshot() == before
-    assert repo.branches() == ["main"]
-
-
-def test_failure_on_detached_head_restores_it(repo: Repo, tmp_path: Path):
-    sha = repo.git("rev-parse", "HEAD").strip()
-    repo.git("checkout", "-q", "--detach", sha)
-    before = repo.snapshot()
-    p, out = apply(repo, write_request(tmp_path, WHOAMI), env=dict(repo.env, APPFORGE_FAIL_AFTER_WRITES="2"))
-    assert p.returncode == 1
-    assert repo.snapshot() == before
-    assert repo.git("symbolic-ref", "-q", "HEAD", check=False) == ""
-    assert repo.git("rev-parse", "HEAD").strip() == sha
 
 
 def test_unreadable_request_is_audited(repo: Repo, tmp_path: Path):

@@ -183,10 +183,13 @@ def test_apply_commits_on_the_feature_branch(engine, repo, tmp_path):
     assert isinstance(result, appforge.ApplyResult)
     assert result.branch == plan.branch and result.branch.startswith("feat/app/whoami-")
     assert re.fullmatch(r"[0-9a-f]{40}", result.commit)
+    # the branch holds the commit; the checkout stays on main, untouched
+    assert git(repo, "symbolic-ref", "--short", "HEAD").strip() == "main"
+    assert git(repo, "rev-parse", "HEAD").strip() == main
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+    git(repo, "checkout", "-q", result.branch)
     assert git(repo, "rev-parse", "HEAD").strip() == result.commit
     assert git(repo, "rev-parse", "HEAD^").strip() == main
-    assert git(repo, "symbolic-ref", "--short", "HEAD").strip() == result.branch
-    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
     assert git(repo, "log", "-1", "--format=%s").strip() == "feat(app): add whoami"
     assert git(repo, "log", "-1", "--format=%an <%ae>").strip() == "appforge <appforge@localhost>"
     changed = git(repo, "show", "--format=", "--name-status", "HEAD").splitlines()
@@ -201,7 +204,8 @@ def test_apply_commits_on_the_feature_branch(engine, repo, tmp_path):
 
 
 def test_apply_refuses_a_conflict_and_touches_nothing(engine, repo, tmp_path):
-    engine.apply(WHOAMI.read_text(), repo)
+    first = engine.apply(WHOAMI.read_text(), repo)
+    git(repo, "checkout", "-q", first.branch)
     before = state(repo)
     audit = tmp_path / "audit.log"
     with pytest.raises(appforge.ValidationError) as err:
@@ -226,14 +230,20 @@ def test_apply_refuses_a_dirty_tree(engine, repo, dirt):
     assert git(repo, "for-each-ref", "--format=%(refname:short)", "refs/heads/").split() == ["main"]
 
 
-def test_a_failed_commit_is_rolled_back(engine, repo):
-    hook = repo / ".git" / "hooks" / "pre-commit"
-    hook.write_text("#!/bin/sh\necho 'policy: no new apps today' >&2\nexit 1\n")
-    hook.chmod(0o755)
+def test_a_failed_git_step_changes_nothing(engine, repo, tmp_path, monkeypatch):
+    # A git whose write-tree fails (the library runs the git found on PATH at the time of the call).
+    fake = tmp_path / "fakebin" / "git"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\ncase " $* " in *" write-tree "*) echo "fatal: disk on fire" >&2; exit 128;; esac\n'
+                    f'exec {git_exe()} "$@"\n')
+    fake.chmod(0o755)
     before = state(repo)
+    path = os.environ["PATH"]
+    monkeypatch.setenv("PATH", f"{fake.parent}:{path}")
     with pytest.raises(appforge.ApplyError) as err:
         engine.apply(WHOAMI.read_text(), repo)
-    assert "policy: no new apps today" in str(err.value)
+    monkeypatch.setenv("PATH", path)
+    assert "disk on fire" in str(err.value) and "nothing in the repository changed" in str(err.value)
     assert "git.failed" in {d.code for d in err.value.diagnostics}
     assert not isinstance(err.value, appforge.ValidationError)
     assert state(repo) == before

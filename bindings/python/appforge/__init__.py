@@ -98,7 +98,7 @@ class ValidationError(AppforgeError, ValueError):
 
 
 class ApplyError(AppforgeError):
-    """Writing or committing failed and was rolled back (the repo is as before); see ``diagnostics``."""
+    """A git step of apply failed; no branch was created and the repo is as before; see ``diagnostics``."""
 
     diagnostics: List[Diagnostic]
 
@@ -456,13 +456,14 @@ class Engine:
     def apply(
         self, request: RequestSource, repo: PathLike, audit_log: Optional[PathLike] = None
     ) -> ApplyResult:
-        """Plans, then writes the change set into the git checkout ``repo`` (its top folder),
-        creates the feature branch and commits with the git CLI.
+        """Plans, then commits the change set on its new feature branch in the git checkout
+        ``repo`` (its top folder), with git plumbing: the working tree, index and HEAD are never
+        touched and the branch is not checked out.
 
-        Refuses an invalid request, any conflict, a dirty tree or an existing branch before git
-        changes anything (ValidationError with the diagnostics); a failure while writing or
-        committing is rolled back, leaving the repo byte-identical (ApplyError). ``audit_log``
-        gets one JSON line per call. The GIL is released while git runs.
+        Refuses an invalid request, any conflict, a dirty tree, a pending rebase/merge, a detached
+        HEAD or an existing branch before git changes anything (ValidationError with the
+        diagnostics); a failed git step creates no branch and changes nothing (ApplyError).
+        ``audit_log`` gets one JSON line per call. The GIL is released while git runs.
         """
         repo_dir = _repo_dir(repo)
         log = None if audit_log is None else os.fspath(audit_log)

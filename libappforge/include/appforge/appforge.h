@@ -140,10 +140,10 @@ AF_API int af_plan(af_buf* out_plan_json, af_buf* out_diagnostics_json, const af
                    const char* request_text, const char* repo_dir);
 
 /*
- * Plans, then writes the change set into the git checkout repo_dir (its top folder), creates the
- * feature branch and commits, using the git CLI. Refuses a dirty tree, an existing branch or any
- * conflict before git changes anything (AF_EINVALID); a failure while writing or committing is
- * rolled back so the repo is byte-identical (AF_EIO). audit_log names a file that receives one
+ * Plans, then commits the change set on its new feature branch in the git checkout repo_dir (its
+ * top folder) with git plumbing; the working tree, index and HEAD are never touched. Refuses a dirty
+ * tree, a pending operation, a detached HEAD, an existing branch or any conflict before git changes
+ * anything (AF_EINVALID); a failed git step creates no branch and changes nothing (AF_EIO). audit_log names a file that receives one
  * JSON line per call (O_APPEND, fsync), or NULL; an audit log that cannot be opened gives AF_EIO
  * before anything else happens. *out_result_json holds the apply JSON on every status but
  * AF_EINVAL and AF_ENOMEM (a committed result whose audit line failed returns AF_EIO with "ok":

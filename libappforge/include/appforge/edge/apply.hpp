@@ -1,9 +1,11 @@
-// Apply: the GitOps change set written into a local git checkout, committed on its feature branch,
-// with an undo journal (a failure leaves the repo byte-identical) and an append-only audit log.
+// Apply: the GitOps change set committed into a local git checkout on its feature branch, built with
+// git plumbing off to the side (the working tree, index and HEAD are never touched; the branch appears
+// in one compare-and-swap or not at all), and an append-only audit log.
 // Part of the edge library (appforge_edge): it writes files and runs the git CLI, which the pure
 // core (appforge) never does. The CLI, the C API and the Python package all apply through here.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,21 +20,23 @@ namespace appforge::edge {
 /// How apply ended, spelled like the CLI's exit codes so every face maps it the same way.
 enum class ApplyStatus {
     ok = 0,         ///< committed
-    invalid = 1,    ///< invalid request, a conflict, a refused repo state, or a failed (rolled back) write/commit
+    invalid = 1,    ///< invalid request, a conflict, a refused repo state, or a failed git step (nothing changed)
     unreadable = 2  ///< the request text did not parse, or repo_dir is not a folder
 };
 
 /// Knobs of apply that are not part of the request.
 struct ApplyOptions {
-    /// Test hook: fail after this many file writes, to prove the rollback (the CLI reads it from
+    /// Test hook: fail after this many object writes, to prove nothing is left behind (the CLI reads it from
     /// APPFORGE_FAIL_AFTER_WRITES; a library never reads the environment for this).
     std::optional<long> fail_after_writes;
+    /// Longest one git call may take before it is killed and apply fails cleanly (CLI: --git-timeout).
+    std::chrono::milliseconds git_timeout{60000};
 };
 
 /// Everything a caller needs after apply: what happened, the plan, the commit and every diagnostic.
 struct ApplyResult {
     ApplyStatus status = ApplyStatus::invalid;
-    std::string outcome = "rejected";   ///< "committed", "rejected" (nothing touched) or "failed" (rolled back)
+    std::string outcome = "rejected";   ///< "committed", "rejected" (nothing touched) or "failed" (a git step failed; nothing changed)
     std::optional<AppRequest> request;  ///< the request; on success with featureBranch and commitSha recorded
     std::optional<Plan> plan;           ///< set once planning got that far
     std::string commit;                 ///< the new commit's SHA on success
@@ -54,6 +58,8 @@ public:
 
     /// Opens (creating, mode 0600) the log for appending; false with a message when it cannot.
     bool open(const std::string& path, std::string& error);
+    /// The path given to open(), so apply can refuse a log inside the checkout.
+    const std::string& path() const { return path_; }
     /// Whether open() succeeded.
     bool is_open() const { return fd_ >= 0; }
     /// One JSON line in one write() (O_APPEND keeps concurrent writers' lines whole), then fsync.
@@ -68,11 +74,13 @@ private:
 /// Appends a result's audit line (audit_record with the current UTC time); false with a message.
 bool audit_result(AuditLog& log, const ApplyResult& result, std::string& error);
 
-/// Plans a checked request against the checkout at repo_dir (its top folder), refuses a dirty tree,
-/// an existing branch or any conflict before git changes anything, then creates the feature branch,
-/// writes the files (temporary file + rename, journalled) and commits with the git CLI. Any failure
-/// undoes every write and restores HEAD, index and branches. Appends one audit line when audit is
-/// given and open. Never throws for bad input or git failures: they come back as diagnostics.
+/// Plans a checked request against the checkout at repo_dir (its top folder); refuses a dirty tree, a
+/// detached HEAD, a pending rebase/merge/cherry-pick/revert/bisect, an existing branch, an audit log
+/// inside the checkout or any conflict; then commits the plan on top of HEAD with git plumbing in a
+/// temporary index and creates the branch with a compare-and-swap update-ref. The checkout's working
+/// tree, index and HEAD are never touched and no repo hook runs, so concurrent and interrupted applies
+/// leave the repo untouched or wholly applied. Appends one audit line when audit is given and open.
+/// Never throws for bad input or git failures: they come back as diagnostics.
 ApplyResult apply_checked_request(const Engine& engine, const CheckedRequest& checked, const std::string& repo_dir,
                                   AuditLog* audit = nullptr, const ApplyOptions& options = {});
 
