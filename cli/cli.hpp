@@ -41,9 +41,6 @@ void print_diagnostics(std::ostream& out, const std::string& file, const Diagnos
 /// One diagnostic as the JSON object {path, code, message, severity}.
 nlohmann::json diagnostic_json(const Diagnostic& d);
 
-/// Writes a file atomically (temporary file + rename) so a failure never leaves half a file.
-bool write_file_atomic(const std::string& path, const std::string& text, std::string& error);
-
 int cmd_validate(int argc, char** argv);
 int cmd_render(int argc, char** argv);
 int cmd_test_patterns(int argc, char** argv);

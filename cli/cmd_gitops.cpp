@@ -145,7 +145,11 @@ int cmd_apply(int argc, char** argv) {
     }
     nlohmann::json j = apply_result_to_json(r);
     if (!r.ok()) j["file"] = file;
-    std::cout << j.dump(2) << "\n";
+    std::cout << j.dump(2) << "\n" << std::flush;
+    // The commit exists even when its result cannot be printed: say where, so nobody applies twice.
+    if (r.ok() && !std::cout.good())
+        std::cerr << "appforge apply: committed " << r.commit << " on branch " << r.plan->branch
+                  << ", but the result could not be written to standard output\n";
     return code;
 }
 

@@ -4,6 +4,7 @@
 
 #include "appforge/backstage.hpp"
 #include "appforge/document.hpp"
+#include "appforge/edge/safe_fs.hpp"
 #include "appforge/patterntest.hpp"
 #include "cli.hpp"
 
@@ -126,18 +127,29 @@ int cmd_backstage_template(int argc, char** argv) {
     };
 
     if (auto out = args.get("out")) {
+        // The folders are held open and written through edge::safe_fs, so a link planted in --out
+        // (a workflow folder, or any temporary name) is never followed.
+        std::string error;
+        edge::safe_fs::Dir top = edge::safe_fs::open_dir(*out, true, error);
+        if (!top.is_open()) {
+            std::cerr << "appforge backstage-template: " << error << "\n";
+            return kUnreadable;
+        }
         for (auto w : flows) {
-            std::error_code ec;
-            fs::path dir = fs::path(*out) / backstage::to_string(w);
-            fs::create_directories(dir, ec);
-            std::string error;
-            auto doc = form_only ? backstage::form_schema(*engine, w) : backstage::template_document(*engine, w);
-            std::string name = form_only ? "form-schema.json" : (format == "json" ? "template.json" : "template.yaml");
-            if (!write_file_atomic((dir / name).string(), form_only ? to_json_text(doc) : text_of(doc), error)) {
-                std::cerr << "appforge backstage-template: " << error << "\n";
+            const std::string sub = backstage::to_string(w);
+            edge::safe_fs::Dir dir = edge::safe_fs::open_subdir(top, sub, true, error);
+            const std::string shown = (fs::path(*out) / sub).generic_string();
+            if (!dir.is_open()) {
+                std::cerr << "appforge backstage-template: " << shown << ": " << error << "\n";
                 return kUnreadable;
             }
-            std::cout << (dir / name).generic_string() << "\n";
+            auto doc = form_only ? backstage::form_schema(*engine, w) : backstage::template_document(*engine, w);
+            std::string name = form_only ? "form-schema.json" : (format == "json" ? "template.json" : "template.yaml");
+            if (!edge::safe_fs::write_file(dir, name, form_only ? to_json_text(doc) : text_of(doc), error)) {
+                std::cerr << "appforge backstage-template: " << shown << "/" << error << "\n";
+                return kUnreadable;
+            }
+            std::cout << shown << "/" << name << "\n";
         }
         return kOk;
     }

@@ -7,7 +7,7 @@
 
 #include "appforge/document.hpp"
 #include "appforge/komodo.hpp"
-#include "appforge/value_rules.hpp"
+#include "appforge/net_rules.hpp"
 #include "cli.hpp"
 #include "net/http.hpp"
 
@@ -20,7 +20,9 @@ constexpr const char* kUsage =
     "       appforge komodo compose FILE [--profile P]\n"
     "       appforge komodo deploy FILE [--url URL] [--server NAME] [--timeout S] [--poll-interval S]\n"
     "                                   [--profile P] [--verbose]\n"
-    "deploy reads the API key and secret from KOMODO_API_KEY and KOMODO_API_SECRET only.\n";
+    "deploy reads the API key and secret from KOMODO_API_KEY and KOMODO_API_SECRET only, and sends them\n"
+    "only to --url or the profile's komodo.url (https, or http to loopback); a request's komodoApiUrl\n"
+    "must be absent or equal that URL.\n";
 
 // Reads and checks a NAS request; prints why not and sets exit_code when it is not usable.
 std::optional<KomodoRequest> load_request(const Engine& engine, const std::string& file, const char* cmd,
@@ -89,13 +91,6 @@ int deploy(const Engine& engine, const Args& args) {
     int exit_code = kOk;
     auto request = load_request(engine, file, "deploy", exit_code);
     if (!request) return exit_code;
-    std::string url = args.get("url").value_or(request->komodoApiUrl);
-    if (!rules::is_http_url(url)) {
-        std::cerr << "appforge komodo deploy: the Komodo URL must be a plain http(s) URL without credentials\n";
-        return kUnreadable;
-    }
-    while (!url.empty() && url.back() == '/') url.pop_back();
-
     KomodoDeployOptions opts;
     if (auto s = args.get("server")) opts.server = *s;
     opts.poll_interval_ms = static_cast<int>(poll_s * 1000);
@@ -103,6 +98,7 @@ int deploy(const Engine& engine, const Args& args) {
     print_diagnostics(std::cerr, file, started.diagnostics);
     if (!started.ok()) return kInvalid;
     KomodoDeploy& m = *started.value;
+    const std::string& url = m.url();  // the profile's komodo.url or --url, never the request's
     const bool verbose = args.has("verbose");
 
     using Clock = std::chrono::steady_clock;
@@ -135,6 +131,7 @@ int deploy(const Engine& engine, const Args& args) {
         req.headers = call.headers;
         req.headers.emplace_back("X-Api-Key", key);  // added here so the core never holds them
         req.headers.emplace_back("X-Api-Secret", secret);
+        req.redact = {key, secret};  // a server that echoes them back must not get them printed or stored
         req.body = call.body.dump();
         net::HttpOptions h;
         h.timeout_ms = static_cast<long>(std::max<long long>(1, std::min<long long>(30000, left_ms())));
@@ -182,6 +179,12 @@ int cmd_komodo(int argc, char** argv) {
     if (sub != "payload" && sub != "compose" && sub != "deploy") {
         std::cerr << "appforge komodo: unknown subcommand '" << sub << "'\n" << kUsage;
         return kUnreadable;
+    }
+    if (auto url = args.get("url")) {
+        if (std::string why = rules::komodo_url_problem(*url); !why.empty()) {
+            std::cerr << "appforge komodo: --url: " << why << "\n";
+            return kUnreadable;
+        }
     }
     auto engine = make_engine(args, std::cerr);
     if (!engine) return kUnreadable;

@@ -89,6 +89,9 @@ int cmd_render(int argc, char** argv) {
             std::cerr << "appforge render: " << written.error << "\n";
             return kUnreadable;
         }
+        if (!written.kept.empty())
+            std::cerr << "appforge render: warning: files appeared in the old " << *out_dir
+                      << " while it was replaced; they were kept in " << written.kept << " next to it\n";
     } else if (format == "json") {
         std::cout << json_out.dump(2) << "\n";
     } else {

@@ -19,9 +19,15 @@ int cmd_validate(int argc, char** argv) {
     }
     auto engine = make_engine(args, std::cerr);
     if (!engine) return kUnreadable;
-    // --check-images asks each image's registry (APPFORGE_INSECURE_REGISTRIES: plain-http hosts).
+    // --check-images asks each image's registry (APPFORGE_INSECURE_REGISTRIES: plain-http hosts), and
+    // only hosts the profile's registries.allowed lists (the core checks the registry, the checker
+    // every realm and redirect).
     std::optional<net::RegistryImageChecker> registry;
-    if (args.has("check-images")) registry.emplace();
+    if (args.has("check-images")) {
+        net::RegistryOptions o = net::registry_options_from_env();
+        o.allowed = engine->profile().registriesAllowed;
+        registry.emplace(std::move(o));
+    }
 
     int exit_code = kOk;
     nlohmann::json all = nlohmann::json::array();

@@ -86,6 +86,7 @@ std::shared_ptr<const Engine> make_engine(const Args& args, std::ostream& err) {
     }
     if (args.options.count("patterns"))
         for (const auto& d : args.options.at("patterns")) opts.pattern_dirs.push_back(d);
+    if (auto url = args.get("url")) opts.komodo_url = *url;  // only `komodo` takes --url: it overrides komodo.url
     auto engine = Engine::create(opts);
     for (const auto& d : engine.diagnostics)
         err << "appforge: " << (d.path.empty() ? "" : d.path + ": ") << d.message << " [" << d.code << "]\n";
@@ -100,33 +101,6 @@ void print_diagnostics(std::ostream& out, const std::string& file, const Diagnos
 
 nlohmann::json diagnostic_json(const Diagnostic& d) {
     return nlohmann::json{{"path", d.path}, {"code", d.code}, {"message", d.message}, {"severity", to_string(d.severity)}};
-}
-
-bool write_file_atomic(const std::string& path, const std::string& text, std::string& error) {
-    std::string tmp = path + ".appforge-tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        error = tmp + ": " + std::strerror(errno);
-        return false;
-    }
-    std::size_t off = 0;
-    while (off < text.size()) {
-        ssize_t w = ::write(fd, text.data() + off, text.size() - off);
-        if (w < 0) {
-            error = tmp + ": " + std::strerror(errno);
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            return false;
-        }
-        off += static_cast<std::size_t>(w);
-    }
-    ::close(fd);
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        error = path + ": " + std::strerror(errno);
-        ::unlink(tmp.c_str());
-        return false;
-    }
-    return true;
 }
 
 }  // namespace appforge::cli

@@ -1,6 +1,9 @@
 // appforge: validate requests, render GitOps bundles, plan and apply them, drive Komodo.
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <string>
 
 #include "cli.hpp"
 
@@ -37,24 +40,40 @@ void usage(std::ostream& out) {
     out << "\nExit codes: 0 valid, 1 invalid, 2 unreadable input or usage error. FILE may be '-' for stdin.\n";
 }
 
+/// The exit code once standard output is flushed: output that could not be written whole (a full
+/// disk, a closed pipe, /dev/full) fails the command with exit 2, whatever the command decided, so a
+/// caller never takes a truncated plan, apply result or template for a complete one.
+int finish(int code) {
+    std::cout.flush();
+    bool failed = !std::cout.good();
+    errno = 0;
+    if (std::fflush(stdout) != 0) failed = true;
+    const int err = errno;
+    if (std::ferror(stdout)) failed = true;
+    if (!failed) return code;
+    std::cerr << "appforge: cannot write standard output" << (err ? std::string(": ") + std::strerror(err) : "")
+              << "; the output is incomplete\n";
+    return appforge::cli::kUnreadable;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
         usage(argc < 2 ? std::cerr : std::cout);
-        return argc < 2 ? 2 : 0;
+        return finish(argc < 2 ? 2 : 0);
     }
     if (!std::strcmp(argv[1], "--version")) {
         std::cout << "appforge " << appforge::version() << "\n";
-        return 0;
+        return finish(0);
     }
     for (const auto& c : kCommands)
         if (!std::strcmp(argv[1], c.name)) {
             try {
-                return c.run(argc, argv);
+                return finish(c.run(argc, argv));
             } catch (const std::exception& e) {
                 std::cerr << "appforge: internal error: " << e.what() << "\n";
-                return 3;
+                return finish(3);
             }
         }
     std::cerr << "appforge: unknown command '" << argv[1] << "'\n";

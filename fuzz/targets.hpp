@@ -16,6 +16,8 @@
 #include "appforge/diagnostic.hpp"
 #include "appforge/document.hpp"
 #include "appforge/engine.hpp"
+#include "appforge/gitops.hpp"
+#include "appforge/policy.hpp"
 
 namespace appforge::fuzz {
 
@@ -226,17 +228,95 @@ inline int pattern_one(const std::uint8_t* data, std::size_t size) {
     for (const char* key : {"sizeGi", "retentionDays", "servicePort", "containerPort"}) ctx[key] = "1";
     for (const char* key : {"s3UseExternalSecrets", "cloudflareProxied"}) ctx[key] = true;
     ctx["secretStore"] = {{"name", "s\"\n"}, {"kind", "K: v"}};
-    for (auto kind : {PatternKind::storage, PatternKind::ingress, PatternKind::backup})
-        for (const Pattern* p : catalog.patterns(kind))
-            for (const auto& m : p->manifests) {
-                // The loader proved the template renders one mapping; the escape keeps it so (a
-                // conditional section may leave it empty).
-                std::string out = m.tmpl->render(ctx);
-                auto docs = parse_documents(out, ParseLimits{8u << 20, 128, 2000000, 4});
-                if (!docs.ok() || docs.value->size() > 1 || (docs.value->size() == 1 && !docs.value->front().is_object()))
-                    fuzz::fail("hostile values change the structure of template " + m.file + ":\n" + out);
-            }
+    // And once with the quote-breaking value in every string slot, so no tag escapes it by position.
+    nlohmann::json quote_ctx = ctx;
+    for (auto& [key, value] : quote_ctx.items())
+        if (value.is_string() && ctx[key] != "1") value = hostile[0];
+    for (const nlohmann::json* c : {&ctx, &quote_ctx}) {
+        for (auto kind : {PatternKind::storage, PatternKind::ingress, PatternKind::backup})
+            for (const Pattern* p : catalog.patterns(kind))
+                for (const auto& m : p->manifests) {
+                    // The loader proved the template renders one mapping; the escape keeps it so (a
+                    // conditional section may leave it empty).
+                    std::string out = m.tmpl->render(*c);
+                    auto docs = parse_documents(out, ParseLimits{8u << 20, 128, 2000000, 4});
+                    if (!docs.ok() || docs.value->size() > 1 || (docs.value->size() == 1 && !docs.value->front().is_object()))
+                        fuzz::fail("hostile values change the structure of template " + m.file + ":\n" + out);
+                }
+    }
     return 0;
 }
 
+
+// Planning: plan_request on arbitrary request text against an in-memory GitOps repo (RepoView).
+// A plan never reaches outside the app's namespace folder and the two parent kustomizations, and
+// planning twice gives the same plan.
+inline int plan_one(const std::uint8_t* data, std::size_t size) {
+    std::string_view text(reinterpret_cast<const char*>(data), size);
+    static const MemoryRepo repo = [] {
+        MemoryRepo r;
+        const std::string root = "kubernetes/clusters/homelab/namespaces";
+        r.put(root + "/kustomization.yaml",
+              "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ./media\n");
+        r.put(root + "/media/namespace.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: media\n");
+        r.put(root + "/media/kustomization.yaml",
+              "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- namespace.yaml\n- ./jellyfin\n");
+        r.put(root + "/media/jellyfin/app.yaml",
+              "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: jellyfin\n  namespace: media\n"
+              "spec:\n  rules:\n    - host: media.hypyr.space\n");
+        return r;
+    }();
+    const Engine& engine = fuzz::default_engine();
+    auto planned = plan_request(engine, text, repo);
+    fuzz::check_diagnostics(planned.diagnostics);
+    if (!planned.ok()) return 0;
+    const Plan& p = *planned.plan;
+    const std::string root = "kubernetes/clusters/homelab/namespaces/";
+    for (const auto& f : p.creates)
+        if (f.path.rfind(p.namespaceDir + "/", 0) != 0 || f.path.find("/../") != std::string::npos)
+            fuzz::fail("plan creates a file outside the namespace folder: " + f.path);
+    for (const auto& e : p.edits)
+        if (e.path != root + "kustomization.yaml" && e.path != p.namespaceDir + "/kustomization.yaml")
+            fuzz::fail("plan edits a file other than the parent kustomizations: " + e.path);
+    if (is_reserved_namespace(engine.profile(), planned.app->effective_namespace()))
+        fuzz::fail("plan accepted a reserved namespace: " + planned.app->effective_namespace());
+    auto again = plan_request(engine, text, repo);
+    if (!again.ok() || again.plan->branch != p.branch || again.plan->creates.size() != p.creates.size())
+        fuzz::fail("planning is not deterministic");
+    return 0;
+}
+
+// Pattern policy: arbitrary pattern text loaded next to the built-in catalog and rendered for a
+// valid request; a bundle that passes verification holds no plaintext Secret (Lists included) and
+// nothing the default policy forbids, and its risk names every allowed-but-sensitive object.
+inline int pattern_policy_one(const std::uint8_t* data, std::size_t size) {
+    std::string_view text(reinterpret_cast<const char*>(data), size);
+    const Engine& engine = fuzz::default_engine();
+    Catalog catalog = engine.catalog();
+    auto ds = catalog.add("fuzz.yaml", text);
+    fuzz::check_diagnostics(ds);
+    if (has_errors(ds)) return 0;
+    static const json base = json::parse(R"({"operatorId":"bob","appName":"paperless","namespace":"documents",
+        "containerImage":"ghcr.io/paperless-ngx/paperless-ngx:2.13.5","storagePattern":"ephemeral",
+        "ingressPattern":"internal-only","backupStrategy":"none"})");
+    for (auto kind : {PatternKind::storage, PatternKind::ingress, PatternKind::backup})
+        for (const Pattern* p : catalog.patterns(kind)) {
+            if (p->source != "fuzz.yaml") continue;
+            AppRequest r = app_request_from_json(base);
+            (kind == PatternKind::storage ? r.storagePattern : kind == PatternKind::ingress ? r.ingressPattern
+                                                                                              : r.backupStrategy) = p->id;
+            auto b = render_bundle(r, engine.profile(), catalog);
+            fuzz::check_diagnostics(b.diagnostics);
+            if (!b.ok()) continue;
+            auto v = verify_bundle(*b.value, r, engine.profile(), catalog, engine.kube_schemas());
+            fuzz::check_diagnostics(v);
+            if (has_errors(v)) continue;
+            for (const auto& o : flatten_bundle(*b.value))
+                if (o.object->is_object() && o.object->value("kind", json()) == "Secret")
+                    fuzz::fail("a verified bundle holds a plaintext Secret at " + o.pointer);
+            for (const auto& f : policy_findings(*b.value, engine.profile()))
+                if (!f.allowed) fuzz::fail("a verified bundle breaks the policy: " + f.message);
+        }
+    return 0;
+}
 }  // namespace appforge::fuzz

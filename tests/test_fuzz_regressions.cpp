@@ -22,6 +22,8 @@ int run_target(const std::string& target, const std::string& bytes) {
     if (target == "render_fields") return f::render_fields_one(d, bytes.size());
     if (target == "profile") return f::profile_one(d, bytes.size());
     if (target == "pattern") return f::pattern_one(d, bytes.size());
+    if (target == "plan") return f::plan_one(d, bytes.size());
+    if (target == "pattern_policy") return f::pattern_policy_one(d, bytes.size());
     FAIL("unknown fuzz target '" << target << "' in a regression file name");
     return -1;
 }

@@ -44,8 +44,13 @@ TEST_CASE("image checker: asked with the normalised reference, found passes", "[
     CHECK(c.ok());
     CHECK(fake.asked == std::vector<std::string>{"docker.io/library/nginx:latest"});
 
+    // A loopback registry is asked only once the profile lists it (registries.allowed).
+    EngineOptions o;
+    o.profile_text = "registries:\n  allowed: [registry-1.docker.io, \"127.0.0.1:5000\"]\n";
+    auto local = Engine::create(o);
+    REQUIRE(local.ok());
     fake.asked.clear();
-    (*engine.value)->check(request("127.0.0.1:5000/acme/app:v2"), &fake);
+    (*local.value)->check(request("127.0.0.1:5000/acme/app:v2"), &fake);
     CHECK(fake.asked == std::vector<std::string>{"127.0.0.1:5000/acme/app:v2"});
 }
 

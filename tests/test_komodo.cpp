@@ -32,10 +32,17 @@ KomodoRequest request_with(json payload) {
 
 KomodoRequest example_request() { return request_with(json::parse(kDataModelPayload)); }
 
+// A deploy needs the profile's Komodo URL (the request's komodoApiUrl is never the target).
+ClusterProfile komodo_profile() {
+    ClusterProfile p;
+    p.komodoUrl = "https://komodo.internal.hypyr.space";
+    return p;
+}
+
 KomodoDeploy start_machine(const KomodoRequest& r, KomodoDeployOptions o = {}) {
     if (!o.server) o.server = "truenas";
     o.poll_interval_ms = 1500;
-    auto m = KomodoDeploy::start(r, ClusterProfile{}, o);
+    auto m = KomodoDeploy::start(r, komodo_profile(), o);
     REQUIRE(m.diagnostics.empty());
     REQUIRE(m.ok());
     return *m.value;
@@ -151,7 +158,7 @@ TEST_CASE("bad appConfig fields get diagnostics naming the field", "[komodo]") {
                        "/komodoRequest/appConfig/environment/OK",
                    });
     CHECK_FALSE(komodo_compose(request_with(p), ClusterProfile{}).ok());
-    CHECK_FALSE(KomodoDeploy::start(request_with(p), ClusterProfile{}).ok());
+    CHECK_FALSE(KomodoDeploy::start(request_with(p), komodo_profile()).ok());
 }
 
 TEST_CASE("deploy: create stack, deploy, poll until Complete, success", "[komodo]") {
@@ -303,7 +310,7 @@ TEST_CASE("deploy: a caller time-out fails the request while polling", "[komodo]
 }
 
 TEST_CASE("deploy: a missing stack without a server cannot be created", "[komodo]") {
-    auto m = KomodoDeploy::start(example_request(), ClusterProfile{});
+    auto m = KomodoDeploy::start(example_request(), komodo_profile());
     REQUIRE(m.ok());
     m.value->on_response(200, "[]");
     REQUIRE(m.value->finished());
@@ -312,7 +319,7 @@ TEST_CASE("deploy: a missing stack without a server cannot be created", "[komodo
 
     json p = json::parse(kDataModelPayload);
     p["appConfig"]["server"] = "nas-01";
-    auto s = KomodoDeploy::start(request_with(p), ClusterProfile{});
+    auto s = KomodoDeploy::start(request_with(p), komodo_profile());
     REQUIRE(s.ok());
     s.value->on_response(200, "[]");
     CHECK(s.value->next()->body["params"]["config"]["server_id"] == "nas-01");
@@ -322,7 +329,7 @@ TEST_CASE("deploy: status only moves pending -> success/failed", "[komodo]") {
     for (Status st : {Status::success, Status::failed}) {
         KomodoRequest r = example_request();
         r.status = st;
-        auto m = KomodoDeploy::start(r, ClusterProfile{}, KomodoDeployOptions{std::string("truenas")});
+        auto m = KomodoDeploy::start(r, komodo_profile(), KomodoDeployOptions{std::string("truenas")});
         CHECK_FALSE(m.ok());
         REQUIRE(m.diagnostics.size() == 1);
         CHECK(m.diagnostics[0].path == "/status");

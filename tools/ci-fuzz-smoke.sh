@@ -35,10 +35,11 @@ seed() {  # seed TARGET FILE...
 mapfile -t requests < <(find examples/requests tests/data -type f \( -name '*.yaml' -o -name '*.yml' -o -name '*.json' \) | sort)
 mapfile -t profiles < <(find libappforge/profiles tests/data -type f -path '*profile*' \( -name '*.yaml' -o -name '*.json' \) | sort)
 mapfile -t patterns < <(find libappforge/patterns tests/data -type f -path '*pattern*' -name '*.yaml' | sort)
-for t in fuzz_parse fuzz_check fuzz_render fuzz_capi; do seed "$t" "${requests[@]}"; done
+for t in fuzz_parse fuzz_check fuzz_render fuzz_capi fuzz_plan; do seed "$t" "${requests[@]}"; done
 seed fuzz_parse "${profiles[@]}" "${patterns[@]}"
 seed fuzz_profile "${profiles[@]}"
 seed fuzz_pattern "${patterns[@]}"
+seed fuzz_pattern_policy "${patterns[@]}"
 # fuzz_render_fields: first byte picks request and field, the rest is the value.
 mkdir -p "$CORPUS/fuzz_render_fields"
 for i in $(seq 0 59); do
@@ -47,7 +48,7 @@ done
 
 targets=${FUZZ_TARGETS:-}
 if [ -z "$targets" ]; then
-  for t in fuzz_parse fuzz_check fuzz_render fuzz_render_fields fuzz_profile fuzz_pattern fuzz_capi; do
+  for t in fuzz_parse fuzz_check fuzz_render fuzz_render_fields fuzz_profile fuzz_pattern fuzz_plan fuzz_pattern_policy fuzz_capi; do
     [ -x "$BUILD/fuzz/$t" ] && targets="$targets $t"
   done
 fi

@@ -8,6 +8,8 @@
 
 #include <curl/curl.h>
 
+#include "appforge/net_rules.hpp"
+
 namespace appforge::net {
 
 namespace {
@@ -66,13 +68,13 @@ HttpResponse perform(const HttpRequest& request, const HttpOptions& options) {
     char errbuf[CURL_ERROR_SIZE] = {0};
     curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "https");  // belt and braces: nothing follows anyway
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, options.connect_timeout_ms);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, options.timeout_ms);
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, options.follow_redirects ? 1L : 0L);
-    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 0L);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "appforge");
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
@@ -108,6 +110,11 @@ HttpResponse perform(const HttpRequest& request, const HttpOptions& options) {
     }
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
+    if (!request.redact.empty()) {
+        res.body = rules::redact_body(res.body, request.redact);
+        res.error = rules::redact(res.error, request.redact);
+        for (auto& [name, value] : res.headers) value = rules::redact(value, request.redact);
+    }
     return res;
 }
 

@@ -16,6 +16,9 @@ struct HttpRequest {
     std::string url;
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
+    /// Secrets scrubbed (rules::redact_body) from the answer's body, headers and error before
+    /// perform() returns: the one place server text enters appforge.
+    std::vector<std::string> redact;
 };
 
 /// Why no HTTP status came back (status 0).
@@ -33,11 +36,11 @@ struct HttpResponse {
     std::string header(const std::string& lower_name) const;
 };
 
-/// Per-request limits; a stuck server must not hang the CLI.
+/// Per-request limits; a stuck server must not hang the CLI. Redirects are never followed here:
+/// a caller that follows one checks the target first (rules::redirect_problem).
 struct HttpOptions {
     long connect_timeout_ms = 5000;
     long timeout_ms = 30000;
-    bool follow_redirects = false;  ///< only for GETs whose target we do not control (token realms)
 };
 
 /// One attempt, no retries: for callers (the Komodo machine) that own the retry decision.

@@ -1,5 +1,6 @@
 #include "registry.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 
@@ -43,8 +44,25 @@ std::string host_part(const std::string& domain) {
     return colon == std::string::npos ? domain : domain.substr(0, colon);
 }
 
-bool is_loopback(const std::string& host) {
-    return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+// GET or HEAD that follows at most kMaxRedirects redirects itself, each target checked against the
+// allow-list first (and never https -> http). Returns "" or why appforge refused to go on.
+constexpr int kMaxRedirects = 5;
+std::string fetch_checked(HttpRequest req, const RegistryOptions& o, HttpResponse& out) {
+    for (int hop = 0;; ++hop) {
+        out = send(req, o.http, true, o.retry);
+        bool redirect = out.status == 301 || out.status == 302 || out.status == 303 || out.status == 307 || out.status == 308;
+        if (!redirect) return "";
+        if (hop == kMaxRedirects) return "more than " + std::to_string(kMaxRedirects) + " redirects";
+        auto next = rules::resolve_location(req.url, out.header("location"));
+        if (!next) return "a redirect without a usable absolute Location";
+        if (std::string why = rules::redirect_problem(req.url, *next, o.allowed); !why.empty()) return why;
+        auto from = rules::parse_url_target(req.url), to = rules::parse_url_target(*next);
+        if (!from || !to || from->host != to->host || from->port != to->port)  // a token is for its own host only
+            req.headers.erase(std::remove_if(req.headers.begin(), req.headers.end(),
+                                             [](const auto& h) { return lower(h.first) == "authorization"; }),
+                              req.headers.end());
+        req.url = *next;
+    }
 }
 
 std::string describe_failure(const HttpResponse& r) {
@@ -77,8 +95,8 @@ RegistryOptions registry_options_from_env() {
 
 std::string registry_base_url(const std::string& domain, const RegistryOptions& options) {
     // Docker Hub's pull endpoint is not docker.io itself.
-    std::string d = (domain.empty() || domain == "docker.io" || domain == "index.docker.io") ? "registry-1.docker.io" : domain;
-    bool plain = is_loopback(host_part(d));
+    std::string d = rules::registry_endpoint(domain);
+    bool plain = rules::is_loopback_host(host_part(d));
     for (const auto& i : options.insecure_registries)
         if (i == d || i == host_part(d)) plain = true;
     return (plain ? "http://" : "https://") + d;
@@ -125,22 +143,24 @@ ImageCheckResult RegistryImageChecker::check(const rules::ImageRef& image) const
     head.url = base + "/v2/" + image.path + "/manifests/" + ref;
     head.headers = {{"Accept", kManifestAccept}};
 
-    HttpResponse r = send(head, options_.http, true, options_.retry);
+    if (std::string why = rules::reach_problem(head.url, options_.allowed); !why.empty()) return {O::refused, why};
+    HttpResponse r;
+    if (std::string why = fetch_checked(head, options_, r); !why.empty()) return {O::refused, base + ": " + why};
     if (r.status == 401) {
         AuthChallenge ch = parse_www_authenticate(r.header("www-authenticate"));
         if (ch.scheme != "bearer" || ch.params.count("realm") == 0)
             return {O::denied, "registry " + base + " asks for " + (ch.scheme.empty() ? "credentials" : ch.scheme + " credentials") +
                                    " (HTTP 401); appforge only does anonymous pulls"};
         const std::string& realm = ch.params["realm"];
-        if (realm.rfind("https://", 0) != 0 && realm.rfind("http://", 0) != 0)
-            return {O::denied, "registry token realm is not an http(s) URL"};
+        // The realm is the server's word, so it gets the strictest check: https on an allowed host.
+        if (std::string why = rules::reach_problem(realm, options_.allowed, true); !why.empty())
+            return {O::refused, "token realm: " + why};
         std::string scope = ch.params.count("scope") ? ch.params["scope"] : "repository:" + image.path + ":pull";
         HttpRequest tok;
         tok.url = realm + (realm.find('?') == std::string::npos ? "?" : "&") + "scope=" + url_encode(scope);
         if (ch.params.count("service")) tok.url += "&service=" + url_encode(ch.params["service"]);
-        HttpOptions topt = options_.http;
-        topt.follow_redirects = true;
-        HttpResponse t = send(tok, topt, true, options_.retry);
+        HttpResponse t;
+        if (std::string why = fetch_checked(tok, options_, t); !why.empty()) return {O::refused, "token service: " + why};
         if (t.status == 0) return {O::unreachable, "token service " + realm + ": " + describe_failure(t)};
         if (t.status != 200) return {O::denied, "token service " + realm + " answered HTTP " + std::to_string(t.status)};
         auto j = nlohmann::json::parse(t.body, nullptr, false);
@@ -151,7 +171,7 @@ ImageCheckResult RegistryImageChecker::check(const rules::ImageRef& image) const
         }
         if (token.empty()) return {O::denied, "token service " + realm + " gave no token"};
         head.headers.emplace_back("Authorization", "Bearer " + token);
-        r = send(head, options_.http, true, options_.retry);
+        if (std::string why = fetch_checked(head, options_, r); !why.empty()) return {O::refused, base + ": " + why};
     }
     if (r.status == 0) return {O::unreachable, base + ": " + describe_failure(r)};
     if (r.status >= 200 && r.status <= 299) return {O::found, ""};

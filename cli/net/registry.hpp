@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "appforge/net_rules.hpp"
 #include "appforge/validate.hpp"
 #include "http.hpp"
 
@@ -15,7 +16,10 @@ namespace appforge::net {
 struct RegistryOptions {
     /// host[:port] entries spoken to over plain http (besides loopback hosts, which always are).
     std::vector<std::string> insecure_registries;
-    HttpOptions http{3000, 10000, false};
+    /// Every host contacted (registry, token realm, redirect target) must be on this list
+    /// (the profile's registries.allowed; rules::reach_problem decides).
+    std::vector<std::string> allowed = rules::default_allowed_registries();
+    HttpOptions http{3000, 10000};
     RetryPolicy retry{3, 200, 2000};
 };
 

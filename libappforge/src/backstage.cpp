@@ -17,7 +17,7 @@ constexpr std::int64_t kMaxField = 4096;  // validate.cpp's bound on free text
 /// A field's description from the request schema, so the form's help text is the schema's.
 std::string schema_description(const Engine& engine, const std::string& pointer) {
     auto text = embedded_file("schemas/app-request.schema.json");
-    if (pointer.rfind("/komodoRequest", 0) == 0 || pointer == "/appDescription" || pointer == "/komodoApiUrl")
+    if (pointer.rfind("/komodoRequest", 0) == 0 || pointer == "/appDescription")
         text = embedded_file("schemas/komodo-request.schema.json");
     (void)engine;
     if (!text) return {};
@@ -199,7 +199,8 @@ json nas_pages(const Engine& engine) {
     json app;
     app["title"] = "NAS app";
     app["type"] = "object";
-    app["required"] = json::array({"appName", "komodoRequest", "komodoApiUrl"});
+    // No komodoApiUrl: the Komodo URL is the profile's (or the backend's) and never the user's to type.
+    app["required"] = json::array({"appName", "komodoRequest"});
     app["properties"]["appName"] = field_schema("/appName", engine);
     app["properties"]["appName"]["ui:autofocus"] = true;
     app["properties"]["appDescription"] = field_schema("/appDescription", engine);
@@ -211,8 +212,7 @@ json nas_pages(const Engine& engine) {
         kr["properties"][f] = field_schema(std::string("/komodoRequest/") + f, engine);
     kr["ui:order"] = {"appVersion", "storageLocation", "appConfig"};
     app["properties"]["komodoRequest"] = kr;
-    app["properties"]["komodoApiUrl"] = field_schema("/komodoApiUrl", engine);
-    app["ui:order"] = {"appName", "appDescription", "komodoRequest", "komodoApiUrl", "*"};
+    app["ui:order"] = {"appName", "appDescription", "komodoRequest", "*"};
     pages.push_back(app);
     return pages;
 }
@@ -351,9 +351,6 @@ json field_schema(const std::string& pointer, const Engine& engine) {
             f["pattern"] = "^(" + roots + ")(/(?!\\.\\.?(/|$))[^/\\x00-\\x1f\\x7f]+)*$";
         return with_help(f, "Storage location", desc);
     }
-    if (pointer == "/komodoApiUrl")
-        return with_help({{"type", "string"}, {"maxLength", 2048}, {"pattern", "^https?://[^\\s/@]+(/\\S*)?$"}},
-                         "Komodo API URL", "Komodo webhook URL (http or https)");
     return nullptr;
 }
 
@@ -442,12 +439,12 @@ std::vector<std::string> template_filled_fields(Workflow workflow) {
 
 std::vector<std::string> semantic_only_codes(Workflow workflow) {
     if (workflow == Workflow::nas)
-        return {"schema.unknown_field", "komodo.url.format", "komodo.storageLocation.format",
-                "komodo.description.control"};
+        return {"schema.unknown_field", "komodo.storageLocation.format", "komodo.description.control"};
     return {
         "image.not_found",           // registry lookup
         "image.denied",              // registry lookup
         "image.unreachable",         // registry lookup
+        "image.not_allowed",         // registry lookup (the profile's registries.allowed)
         "image.format",              // digest lengths, 255-character names, bare image ids
         "backup.schedule.format",    // cron grammar (volsync subset)
         "storage.nasSubpath.format", // finer path rules beyond traversal

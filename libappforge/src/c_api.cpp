@@ -3,6 +3,7 @@
 // no rule lives here.
 #include "appforge/appforge.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -10,6 +11,8 @@
 #include <memory>
 #include <new>
 #include <string>
+
+#include <pthread.h>
 
 #include "appforge/edge/apply.hpp"
 #include "appforge/edge/bundle_dir.hpp"
@@ -94,7 +97,7 @@ int require(const char* fn, std::initializer_list<Arg> args) {
 /// anything escapes they are released again, so the caller never owns a half-filled buffer
 /// and no exception crosses into C.
 template <class Body>
-int guard(std::initializer_list<af_buf*> outs, Body&& body) {
+int guard_here(std::initializer_list<af_buf*> outs, Body&& body) {
     try {
         for (af_buf* b : outs) clear(b);
         return body();
@@ -102,6 +105,62 @@ int guard(std::initializer_list<af_buf*> outs, Body&& body) {
         for (af_buf* b : outs) af_buf_dispose(b);
         return fail_current_exception();
     }
+}
+
+/// What one call may need: yaml-cpp's parser and valijson recurse once per nesting level, and
+/// the parser stops a document at depth 64, so the need is bounded (a depth-64 document validated
+/// in a 64 KiB thread, Release build; eight times that leaves room for the sanitizers' frames).
+constexpr std::size_t kStackNeed = 512u << 10;
+
+/// Bytes left on the calling thread's stack; SIZE_MAX when the platform cannot tell.
+std::size_t stack_remaining() {
+    thread_local std::uintptr_t low = 0;
+    thread_local bool known = false;
+    if (!known) {
+        known = true;
+        pthread_attr_t attr;
+        if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+            void* addr = nullptr;
+            std::size_t size = 0;
+            if (pthread_attr_getstack(&attr, &addr, &size) == 0) low = reinterpret_cast<std::uintptr_t>(addr);
+            pthread_attr_destroy(&attr);
+        }
+    }
+    char here;
+    auto sp = reinterpret_cast<std::uintptr_t>(&here);
+    if (low == 0 || sp <= low) return SIZE_MAX;
+    return sp - low;
+}
+
+/// guard_here on a stack big enough for any document: threads with small stacks (32 KiB is
+/// common in embedders) crashed at nesting depth 65, so their calls run on a helper thread with
+/// its own stack; the helper's last error is handed back to the calling thread.
+template <class Body>
+int guard(std::initializer_list<af_buf*> outs, Body&& body) {
+    if (stack_remaining() >= kStackNeed) return guard_here(outs, body);
+    struct Call {
+        std::initializer_list<af_buf*>* outs;
+        Body* body;
+        int status;
+        std::string last_error;
+    } call{&outs, &body, AF_ENOMEM, "out of memory"};
+    auto run = [](void* p) -> void* {
+        auto* c = static_cast<Call*>(p);
+        c->status = guard_here(*c->outs, *c->body);
+        c->last_error = g_last_error;
+        return nullptr;
+    };
+    pthread_attr_t attr;
+    pthread_t thread;
+    bool started = pthread_attr_init(&attr) == 0;
+    if (started) {
+        started = pthread_attr_setstacksize(&attr, 2 * kStackNeed) == 0 && pthread_create(&thread, &attr, run, &call) == 0;
+        pthread_attr_destroy(&attr);
+    }
+    if (!started) return fail(AF_ENOMEM, "cannot start a thread with enough stack for this call");
+    pthread_join(thread, nullptr);
+    g_last_error = call.last_error;
+    return call.status;
 }
 
 /// One line per diagnostic, for af_last_error().

@@ -1,12 +1,18 @@
 #include "appforge/catalog.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <set>
 #include <sstream>
 #include <unordered_map>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <kainjow/mustache.hpp>
 
@@ -73,6 +79,49 @@ bool opens_scalar(const std::string& text, std::size_t i) {
     return (p == '-' || p == '?') && (j == 1 || text[j - 2] == ' ' || text[j - 2] == '\n');
 }
 
+/// One mustache tag as kainjow reads it with the default delimiters: "{{{" opens an unescaped
+/// tag closed by "}}}", anything else is closed by the next "}}", and the contents are trimmed of
+/// every isspace() character before the sigil is read. The safety checks classify tags through
+/// this one reader, so "{{ &x}}", "{{\t>x}}" or "{{\n=<% %>=}}" look to them as they look to kainjow.
+struct MustacheTag {
+    std::size_t begin = 0;  ///< offset of "{{"
+    std::size_t end = 0;    ///< offset just past the closing delimiter
+    bool triple = false;    ///< {{{x}}}: always unescaped
+    std::string contents;   ///< trimmed like kainjow does
+};
+
+bool is_mustache_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
+
+/// The next tag at or after from; false when there is none or it is unclosed (kainjow reports that).
+bool next_tag(const std::string& text, std::size_t from, MustacheTag& t) {
+    std::size_t i = text.find("{{", from);
+    if (i == std::string::npos) return false;
+    t.begin = i;
+    std::size_t c = i + 2;
+    t.triple = c < text.size() && text[c] == '{';
+    if (t.triple) ++c;
+    std::size_t close = text.find(t.triple ? "}}}" : "}}", c);
+    if (close == std::string::npos) return false;
+    t.end = close + (t.triple ? 3 : 2);
+    std::size_t a = c, b = close;
+    while (a < b && is_mustache_space(text[a])) ++a;
+    while (b > a && is_mustache_space(text[b - 1])) --b;
+    t.contents = text.substr(a, b - a);
+    return true;
+}
+
+/// Why a tag may not appear in a pattern at all (empty: it may): unescaped values skip the YAML
+/// escape, partials and delimiter changes hide text from these checks.
+std::string forbidden_tag(const MustacheTag& t) {
+    char sigil = t.contents.empty() ? ' ' : t.contents[0];
+    if (t.triple || sigil == '&')
+        return "unescaped tag {{" + std::string(t.triple ? "{" : "") + t.contents + (t.triple ? "}" : "") +
+               "}} is not allowed: every value must go through the YAML escape";
+    if (sigil == '=' || sigil == '>')
+        return "tag {{" + t.contents + "}} is not allowed in patterns (no partials or delimiter changes)";
+    return {};
+}
+
 /// Every value tag must sit inside a double-quoted YAML scalar, the context the escape is for.
 std::string lint_template(const std::string& text, const std::string& source, int first_line) {
     int line = first_line;
@@ -87,25 +136,21 @@ std::string lint_template(const std::string& text, const std::string& source, in
             continue;
         }
         if (c == '{' && i + 1 < text.size() && text[i + 1] == '{') {
-            std::size_t end = text.find("}}", i + 2);
-            if (end == std::string::npos) break;  // the mustache parser reports it
-            std::string tag = text.substr(i + 2, end - i - 2);
-            char sigil = tag.empty() ? ' ' : tag[0];
+            MustacheTag tag;
+            if (!next_tag(text, i, tag)) break;  // the mustache parser reports it
             std::string where = source + ":" + std::to_string(line) + ": ";
-            if (sigil == '{' || sigil == '&')
-                return where + "unescaped tag {{" + tag + "}} is not allowed: every value must go through the YAML escape";
-            if (sigil == '=' || sigil == '>')
-                return where + "tag {{" + tag + "}} is not allowed in patterns (no partials or delimiter changes)";
+            if (auto why = forbidden_tag(tag); !why.empty()) return where + why;
+            char sigil = tag.contents.empty() ? ' ' : tag.contents[0];
             if (sigil != '#' && sigil != '^' && sigil != '/' && sigil != '!') {
-                std::string name = tag;
-                name.erase(0, name.find_first_not_of(' '));
-                name.erase(name.find_last_not_of(' ') + 1);
+                const std::string& name = tag.contents;
                 if (in_single)
                     return where + "{{" + name + "}} is inside single quotes; use double quotes";
                 if (!in_double && numeric_variables().count(name) == 0)
                     return where + "{{" + name + "}} must be inside a double-quoted YAML string (\"...\") so the escape applies";
             }
-            i = end + 1;
+            for (std::size_t k = tag.begin; k < tag.end; ++k)
+                if (text[k] == '\n') ++line;
+            i = tag.end - 1;
             continue;
         }
         if (in_double) {
@@ -155,15 +200,14 @@ namespace {
 std::string section_nesting_problem(const std::string& text) {
     constexpr int kMaxDepth = 16;
     int depth = 0;
-    for (std::size_t i = text.find("{{"); i != std::string::npos; i = text.find("{{", i + 2)) {
-        std::size_t j = i + 2;
-        while (j < text.size() && text[j] == ' ') ++j;
-        if (j >= text.size()) break;
-        if (text[j] == '=') return "delimiter changes ({{=...=}}) are not allowed in patterns";
-        if (text[j] == '#' || text[j] == '^') {
+    MustacheTag t;
+    for (std::size_t i = 0; next_tag(text, i, t); i = t.end) {
+        char sigil = t.contents.empty() ? ' ' : t.contents[0];
+        if (sigil == '=') return "delimiter changes ({{=...=}}) are not allowed in patterns";
+        if (sigil == '#' || sigil == '^') {
             if (++depth > kMaxDepth)
                 return "sections nest deeper than " + std::to_string(kMaxDepth) + " levels";
-        } else if (text[j] == '/' && depth > 0) {
+        } else if (sigil == '/' && depth > 0) {
             --depth;
         }
     }
@@ -571,6 +615,51 @@ Result<Catalog> Catalog::builtin() {
     return out;
 }
 
+namespace {
+
+/// A pattern file is a few kilobytes; the cap is the request limit, so a huge or endless file
+/// (a 3 GB file once took 6.3 GB) costs at most this much.
+constexpr std::size_t kMaxPatternFileBytes = 1u << 20;
+
+/// Reads a regular file without following a link in its last component (the entry may have been
+/// swapped for a link since it was listed) and without reading past the cap; on failure sets code
+/// and returns why.
+std::string read_pattern_file(const std::filesystem::path& path, std::string& text, const char*& code) {
+    code = "pattern.read";
+    int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno != ELOOP) return std::string("cannot be read: ") + std::strerror(errno);
+        code = "pattern.symlink";
+        return "is a symbolic link; pattern files must be regular files";
+    }
+    struct stat st {};
+    std::string why;
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        why = "is not a regular file";
+    } else if (static_cast<std::uint64_t>(st.st_size) > kMaxPatternFileBytes) {
+        code = "pattern.too_large";
+        why = "is " + std::to_string(st.st_size) + " bytes; the limit is " + std::to_string(kMaxPatternFileBytes) + " bytes";
+    } else {
+        // Read to the cap plus one byte whatever fstat said: the file may grow while it is read.
+        text.clear();
+        char buf[65536];
+        while (why.empty()) {
+            ssize_t n = ::read(fd, buf, sizeof buf);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) why = std::string("cannot be read: ") + std::strerror(errno);
+            if (n <= 0) break;
+            text.append(buf, static_cast<std::size_t>(n));
+            if (text.size() > kMaxPatternFileBytes) code = "pattern.too_large";
+            if (text.size() > kMaxPatternFileBytes)
+                why = "is larger than the limit of " + std::to_string(kMaxPatternFileBytes) + " bytes";
+        }
+    }
+    ::close(fd);
+    return why;
+}
+
+}  // namespace
+
 Diagnostics Catalog::load_dir(const std::string& dir) {
     namespace fs = std::filesystem;
     Diagnostics out;
@@ -580,19 +669,41 @@ Diagnostics Catalog::load_dir(const std::string& dir) {
         out.push_back(Diagnostic{"", "pattern.dir", "patterns directory '" + dir + "' does not exist", Severity::error});
         return out;
     }
+    auto refuse = [&](const fs::path& p, const char* code, const std::string& why) {
+        out.push_back(Diagnostic{"", code, p.string() + ": " + why, Severity::error});
+    };
+    // The folder named on the command line is the caller's choice; links below it are not: a
+    // link could pull files from anywhere into the catalog.
     std::vector<fs::path> files;
     for (const char* kind : {"storage", "ingress", "backup"}) {
         fs::path sub = fs::path(dir) / kind;
-        if (!fs::is_directory(sub, ec)) continue;
-        for (const auto& e : fs::directory_iterator(sub, ec))
-            if (e.is_regular_file() && e.path().extension() == ".yaml") files.push_back(e.path());
+        auto st = fs::symlink_status(sub, ec);
+        if (ec || st.type() == fs::file_type::not_found) continue;
+        if (st.type() == fs::file_type::symlink) {
+            refuse(sub, "pattern.symlink", "is a symbolic link; pattern folders must be real folders");
+            continue;
+        }
+        if (st.type() != fs::file_type::directory) continue;
+        for (const auto& e : fs::directory_iterator(sub, ec)) {
+            if (e.path().extension() != ".yaml") continue;
+            auto est = e.symlink_status(ec);
+            if (est.type() == fs::file_type::symlink)
+                refuse(e.path(), "pattern.symlink", "is a symbolic link; pattern files must be regular files");
+            else if (est.type() == fs::file_type::directory)
+                continue;
+            else
+                files.push_back(e.path());
+        }
     }
     std::sort(files.begin(), files.end());
     for (const auto& f : files) {
-        std::ifstream in(f, std::ios::binary);
-        std::ostringstream ss;
-        ss << in.rdbuf();
-        auto more = staged.add(f.string(), ss.str());
+        std::string text;
+        const char* code = nullptr;
+        if (auto why = read_pattern_file(f, text, code); !why.empty()) {
+            refuse(f, code, why);
+            continue;
+        }
+        auto more = staged.add(f.string(), text);
         if (more.empty()) {
             // The file name is the id: a mismatch would make overrides silently miss.
             std::string stem = f.stem().string();

@@ -2,7 +2,9 @@
 
 #include "appforge/document.hpp"
 #include "appforge/komodo.hpp"
+#include "appforge/profile.hpp"
 #include "appforge/resources.hpp"
+#include <algorithm>
 #include <map>
 #include <mutex>
 
@@ -79,8 +81,17 @@ Result<std::shared_ptr<const Engine>> Engine::create(const EngineOptions& option
         out.diagnostics = schema_diags;
         return out;
     }
-    e->profile_ = profile_from_json(*doc.value);
+    // A partial profile keeps the default's other settings: one that set only gitops: used to
+    // lose every reserved namespace, so plan put an app into flux-system.
+    e->profile_ = profile_from_json(merge_profile_json(default_profile_json(), *doc.value));
+    for (const auto& ns : always_reserved_namespaces(e->profile_))
+        if (std::find(e->profile_.reservedNamespaces.begin(), e->profile_.reservedNamespaces.end(), ns) ==
+            e->profile_.reservedNamespaces.end())
+            e->profile_.reservedNamespaces.push_back(ns);
+    if (options.komodo_url) e->profile_.komodoUrl = options.komodo_url;
     auto rule_diags = check_profile(e->profile_);
+    auto safety = check_profile_safety(e->profile_);
+    rule_diags.insert(rule_diags.end(), safety.begin(), safety.end());
     prefix_messages(rule_diags, options.profile_name + ": ");
     out.diagnostics.insert(out.diagnostics.end(), rule_diags.begin(), rule_diags.end());
 
@@ -110,19 +121,41 @@ namespace {
 
 /// Documents built in memory (C++ callers, bindings) skip the text parser's UTF-8 check; a
 /// string that is not UTF-8 would render a manifest no YAML reader accepts (found by fuzzing).
-void check_utf8(const json& v, const std::string& path, Diagnostics& out) {
-    if (v.is_string() && !rules::is_valid_utf8(v.get_ref<const std::string&>()))
-        out.push_back(Diagnostic{path, "parse.utf8", "value is not valid UTF-8", Severity::error});
-    if (v.is_array())
-        for (std::size_t i = 0; i < v.size(); ++i) check_utf8(v[i], path + "/" + std::to_string(i), out);
-    if (v.is_object())
-        for (auto it = v.begin(); it != v.end(); ++it) {
-            if (!rules::is_valid_utf8(it.key())) {
-                out.push_back(Diagnostic{path, "parse.utf8", "a key is not valid UTF-8", Severity::error});
-                continue;
-            }
-            check_utf8(*it, path + "/" + pointer_token(it.key()), out);
+/// They skip its depth limit too, so it is applied here first: the schema validator recurses
+/// once per level. Both walks use a worklist, never the call stack.
+void check_utf8(const json& root, Diagnostics& out) {
+    const std::size_t max_depth = ParseLimits{}.max_depth;
+    struct Node {
+        const json* v;
+        std::string path;
+        std::size_t depth;
+    };
+    std::vector<Node> todo{{&root, "", 1}};
+    while (!todo.empty()) {
+        Node n = std::move(todo.back());
+        todo.pop_back();
+        const json& v = *n.v;
+        if (v.is_structured() && n.depth > max_depth) {
+            out.push_back(Diagnostic{n.path, "parse.depth",
+                                     "document nests deeper than " + std::to_string(max_depth) + " levels", Severity::error});
+            return;
         }
+        if (v.is_string() && !rules::is_valid_utf8(v.get_ref<const std::string&>()))
+            out.push_back(Diagnostic{n.path, "parse.utf8", "value is not valid UTF-8", Severity::error});
+        if (v.is_array())
+            for (std::size_t i = v.size(); i-- > 0;) todo.push_back({&v[i], n.path + "/" + std::to_string(i), n.depth + 1});
+        if (v.is_object()) {
+            std::vector<Node> kids;
+            for (auto it = v.begin(); it != v.end(); ++it) {
+                if (!rules::is_valid_utf8(it.key())) {
+                    out.push_back(Diagnostic{n.path, "parse.utf8", "a key is not valid UTF-8", Severity::error});
+                    continue;
+                }
+                kids.push_back({&*it, n.path + "/" + pointer_token(it.key()), n.depth + 1});
+            }
+            for (auto k = kids.rbegin(); k != kids.rend(); ++k) todo.push_back(std::move(*k));  // document order
+        }
+    }
 }
 
 }  // namespace
@@ -135,7 +168,7 @@ CheckedRequest Engine::check_document(const json& document, const ImageChecker* 
                                            Severity::error});
         return c;
     }
-    check_utf8(document, "", c.diagnostics);
+    check_utf8(document, c.diagnostics);
     if (!c.diagnostics.empty()) return c;
     if (is_komodo_document(document)) {
         c.kind = RequestKind::komodo;

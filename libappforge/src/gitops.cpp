@@ -6,6 +6,7 @@
 
 #include "appforge/document.hpp"
 #include "appforge/engine.hpp"
+#include "appforge/policy.hpp"
 #include "appforge/validate.hpp"
 #include "appforge/value_rules.hpp"
 
@@ -19,12 +20,12 @@ using nlohmann::json;
 
 std::optional<std::string> MemoryRepo::read_file(const std::string& path) const {
     auto it = files_.find(path);
-    if (it == files_.end()) return std::nullopt;
+    if (it == files_.end() || symlink_on_path(path)) return std::nullopt;
     return it->second;
 }
 
 bool MemoryRepo::exists(const std::string& path) const {
-    if (files_.count(path)) return true;
+    if (files_.count(path) || symlink_on_path(path)) return true;
     std::string prefix = path + "/";
     auto it = files_.lower_bound(prefix);
     return it != files_.end() && it->first.compare(0, prefix.size(), prefix) == 0;
@@ -35,8 +36,24 @@ std::vector<std::string> MemoryRepo::list_files(const std::string& dir) const {
     std::string prefix = dir.empty() ? "" : dir + "/";
     for (auto it = files_.lower_bound(prefix); it != files_.end(); ++it) {
         if (it->first.compare(0, prefix.size(), prefix) != 0) break;
-        out.push_back(it->first);
+        if (!symlink_on_path(it->first)) out.push_back(it->first);
     }
+    return out;
+}
+
+std::optional<std::string> MemoryRepo::symlink_on_path(const std::string& path) const {
+    for (std::size_t end = path.find('/');; end = path.find('/', end + 1)) {
+        std::string prefix = path.substr(0, end);
+        if (links_.count(prefix)) return prefix;
+        if (end == std::string::npos) return std::nullopt;
+    }
+}
+
+std::vector<std::string> MemoryRepo::list_symlinks(const std::string& dir) const {
+    std::vector<std::string> out;
+    std::string prefix = dir.empty() ? "" : dir + "/";
+    for (const auto& l : links_)
+        if (l.compare(0, prefix.size(), prefix) == 0 && l.size() > prefix.size() && symlink_on_path(l) == l) out.push_back(l);
     return out;
 }
 
@@ -485,6 +502,9 @@ RiskAssessment assess_risk(const AppRequest& request, const Bundle& bundle, cons
     if (matches_any(profile.managementNamespaces, ns))
         reason("risk.management-namespace",
                "management namespace: '" + printable(ns) + "' is listed in the profile's management namespaces");
+    // What the profile's policy allows is still sensitive: a human looks at it.
+    for (const auto& f : policy_findings(bundle, profile))
+        if (f.allowed) reason("risk.policy", "sensitive but allowed: " + f.message + " at " + f.path);
     risk.verdict = risk.reasons.empty() ? RiskVerdict::auto_merge : RiskVerdict::needs_review;
     return risk;
 }
@@ -624,7 +644,8 @@ std::vector<RepoHost> scan_repo_hosts(const RepoView& repo, const std::string& d
             std::string_view e(s);
             return file.size() >= e.size() && file.compare(file.size() - e.size(), e.size(), e) == 0;
         };
-        if (!ends(".yaml") && !ends(".yml")) continue;
+        // kustomize takes JSON resources too (JSON is YAML), so they can serve hostnames as well.
+        if (!ends(".yaml") && !ends(".yml") && !ends(".json")) continue;
         auto text = repo.read_file(file);
         if (!text) continue;
         // Cheap filter: only files that can declare a host are parsed.
@@ -646,6 +667,23 @@ std::vector<RepoHost> scan_repo_hosts(const RepoView& repo, const std::string& d
             }
     }
     return out;
+}
+
+/// Links under the cluster folder: the host scan does not follow them (a link may point anywhere,
+/// outside the repo or into a cycle, and nothing is read through a link), so each is a warning and,
+/// in plan_change, a reason for review. At most 10 are named one by one.
+std::vector<std::string> unscanned_links(const RepoView& repo, const std::string& dir, Diagnostics& diags) {
+    auto links = repo.list_symlinks(dir);
+    constexpr std::size_t kNamed = 10;
+    for (std::size_t i = 0; i < links.size() && i < kNamed; ++i)
+        diags.push_back(warning("", "gitops.scan.symlink",
+                                printable(links[i]) + " is a symbolic link and was not followed; hostnames behind it "
+                                "were not checked for conflicts"));
+    if (links.size() > kNamed)
+        diags.push_back(warning("", "gitops.scan.symlink",
+                                std::to_string(links.size() - kNamed) + " more symbolic link(s) under " + dir +
+                                    " were not followed; hostnames behind them were not checked for conflicts"));
+    return links;
 }
 
 }  // namespace
@@ -692,6 +730,18 @@ Plan plan_change(const AppRequest& request, const Bundle& bundle, const ClusterP
     if (is_reserved_namespace(profile, ns))
         diags.push_back(error(ns_path, "gitops.namespace.reserved",
                               std::string(messages::namespace_reserved) + " ('" + ns + "' matches the profile's reserved namespaces)"));
+    // apply never writes into a folder, or edits a file, through a link: it may point outside the repo,
+    // and git tracks the link, not what it points to. plan refuses the same paths so both agree.
+    {
+        std::set<std::string> links;
+        const std::string* paths[] = {&root_kust, &ns_kust, &p.appDir};
+        for (const std::string* path : paths)
+            if (auto link = repo.symlink_on_path(*path); link && links.insert(*link).second)
+                diags.push_back(error(*link == p.appDir ? "/appName" : ns_path, "gitops.symlink",
+                                      printable(*link) + " is a symbolic link; appforge never writes into a folder or "
+                                      "edits a file through a link (replace it with the real folder or file)"));
+        if (!links.empty()) return p;
+    }
     if (repo.exists(p.appDir))
         diags.push_back(error("/appName", "gitops.app.exists",
                               p.appDir + " already exists in the repo; choose another app name or namespace"));
@@ -752,6 +802,7 @@ Plan plan_change(const AppRequest& request, const Bundle& bundle, const ClusterP
     // Hostnames: one Ingress per name in the whole cluster folder.
     auto hosts = bundle_hosts(bundle, profile);
     auto repo_hosts = scan_repo_hosts(repo, cluster_dir, profile, diags);
+    auto unscanned = unscanned_links(repo, cluster_dir, diags);
     std::vector<std::string> existing;
     for (const auto& rh : repo_hosts) existing.push_back(rh.host);
     for (const auto& h : hosts)
@@ -770,6 +821,13 @@ Plan plan_change(const AppRequest& request, const Bundle& bundle, const ClusterP
             }
 
     p.risk = assess_risk(request, bundle, profile, existing);
+    if (!unscanned.empty()) {
+        p.risk.reasons.push_back(RiskReason{
+            "risk.unscanned-link", "unchecked hostnames: " + std::to_string(unscanned.size()) +
+                                       " symbolic link(s) in " + cluster_dir + " (first: " + printable(unscanned.front()) +
+                                       ") were not followed, so a hostname conflict behind them cannot be ruled out"});
+        p.risk.verdict = RiskVerdict::needs_review;
+    }
     p.branch = feature_branch_name(request);
     p.prTitle = "feat: deploy " + app;
     p.commitMessage = make_commit_message(request, p, hosts);

@@ -346,6 +346,17 @@ Result<KomodoDeploy> KomodoDeploy::start(const KomodoRequest& request, const Clu
     res.diagnostics.insert(res.diagnostics.end(), compose.diagnostics.begin(), compose.diagnostics.end());
     if (stack_name_of(request).empty())
         error(res.diagnostics, "/komodoRequest/appName", "komodo.appName.required", "appName must not be empty");
+    // The target is the profile's URL (a deploy's override already replaced it there), never the request's.
+    if (!profile.komodoUrl) {
+        error(res.diagnostics, "", "komodo.url.missing",
+              "no Komodo URL is configured: set komodo.url in the profile or pass --url "
+              "(a request's komodoApiUrl is never used as the target)");
+    } else if (std::string why = rules::komodo_url_problem(*profile.komodoUrl); !why.empty()) {
+        error(res.diagnostics, "", "komodo.url.insecure", why);
+    } else {
+        auto ds = rules::check_komodo_api_url(request.komodoApiUrl, profile.komodoUrl);
+        res.diagnostics.insert(res.diagnostics.end(), ds.begin(), ds.end());
+    }
     if (has_errors(res.diagnostics)) return res;
 
     KomodoDeploy m;
@@ -359,6 +370,7 @@ Result<KomodoDeploy> KomodoDeploy::start(const KomodoRequest& request, const Clu
         m.options_.server = read_app_config(request, profile, ignored).server;
     }
     m.compose_ = *compose.value;
+    m.url_ = rules::normalize_komodo_url(*profile.komodoUrl);
     m.stack_name_ = stack_name_of(request);
     m.storage_ = effective_storage_location(request, profile);
     m.config_ = json{{"file_contents", m.compose_}};

@@ -136,6 +136,15 @@ void each_field(S& s, V& v) {
             g("cluster", s.gitopsCluster);
             g("namespacesDir", s.gitopsNamespacesDir);
         });
+        v.group("policy", [&](V& g) {
+            g("allowClusterScopedKinds", s.policyAllowClusterScopedKinds);
+            g("allowPrivileged", s.policyAllowPrivileged);
+            g("allowHostNamespaces", s.policyAllowHostNamespaces);
+            g("allowHostPath", s.policyAllowHostPath);
+            g("allowRbac", s.policyAllowRbac);
+        });
+        v.group("komodo", [&](V& g) { g("url", s.komodoUrl); });
+        v.group("registries", [&](V& g) { g("allowed", s.registriesAllowed); });
     }
 }
 
@@ -284,7 +293,12 @@ json to_json(const KomodoRequest& r) { return write_record(r); }
 
 ClusterProfile profile_from_json(const json& j) { return read_record<ClusterProfile>(j); }
 
-json to_json(const ClusterProfile& p) { return write_record(p); }
+json to_json(const ClusterProfile& p) {
+    json j = write_record(p);
+    // Profiles load over the default, which has a secret store: "none" must be said explicitly.
+    if (!p.secretStore) j["secretStore"] = nullptr;
+    return j;
+}
 
 bool operator==(const AppRequest& a, const AppRequest& b) { return to_json(a) == to_json(b); }
 bool operator==(const KomodoRequest& a, const KomodoRequest& b) { return to_json(a) == to_json(b); }

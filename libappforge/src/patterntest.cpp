@@ -1,10 +1,7 @@
 #include "appforge/patterntest.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "appforge/document.hpp"
 
@@ -100,90 +97,6 @@ void emit_line(std::string& out, char sign, const std::string& line) {
     if (line.empty() || line.back() != '\n') out += "\n\\ No newline at end of file\n";
 }
 
-std::optional<std::string> read_file(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) return std::nullopt;
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-bool write_file(const fs::path& p, const std::string& text, std::string& error) {
-    std::error_code ec;
-    fs::create_directories(p.parent_path(), ec);
-    fs::path tmp = p;
-    tmp += ".appforge-tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out) {
-            error = tmp.string() + ": cannot write";
-            return false;
-        }
-        out << text;
-        if (!out.flush()) {
-            error = tmp.string() + ": write failed";
-            return false;
-        }
-    }
-    fs::rename(tmp, p, ec);
-    if (ec) {
-        error = p.string() + ": " + ec.message();
-        fs::remove(tmp, ec);
-        return false;
-    }
-    return true;
-}
-
-/// Every regular file under dir, keyed by its '/'-separated relative path.
-Outputs read_tree(const fs::path& dir) {
-    Outputs out;
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec)) return out;
-    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
-         it.increment(ec)) {
-        if (!it->is_regular_file(ec)) continue;
-        std::string rel = it->path().lexically_relative(dir).generic_string();
-        if (auto text = read_file(it->path())) out[rel] = *text;
-    }
-    return out;
-}
-
-Diagnostic problem(const std::string& path, const std::string& code, const std::string& message) {
-    return Diagnostic{path, code, message, Severity::error};
-}
-
-/// The request text of a case: request.yaml, else request.json.
-std::optional<std::string> case_request(const fs::path& dir) {
-    for (const char* name : {"request.yaml", "request.json"})
-        if (auto t = read_file(dir / name)) return t;
-    return std::nullopt;
-}
-
-/// The engine a case runs under: the given one, or a sibling with the case's profile.yaml.
-std::shared_ptr<const Engine> case_engine(const fs::path& dir, const Engine& engine, Diagnostics& errors,
-                                          const Engine*& use) {
-    use = &engine;
-    std::error_code ec;
-    fs::path profile = dir / "profile.yaml";
-    if (!fs::exists(profile, ec)) return nullptr;
-    auto text = read_file(profile);
-    if (!text) {
-        errors.push_back(problem(profile.string(), "kit.profile.unreadable", "profile.yaml cannot be read"));
-        return nullptr;
-    }
-    EngineOptions opts = engine.options();
-    opts.profile_text = *text;
-    opts.profile_name = profile.string();
-    auto e = Engine::create(opts);
-    if (!e.ok()) {
-        for (const auto& d : e.diagnostics)
-            if (d.severity == Severity::error) errors.push_back(d);
-        return nullptr;
-    }
-    use = e.value->get();
-    return *e.value;
-}
-
 }  // namespace
 
 std::string unified_diff(const std::string& old_text, const std::string& new_text, const std::string& old_name,
@@ -277,44 +190,8 @@ std::vector<FileDiff> compare_outputs(const Outputs& expected, const Outputs& ac
     return out;
 }
 
-CaseResult run_case(const std::string& case_dir, const Engine& engine) {
-    CaseResult res;
-    fs::path dir(case_dir);
-    res.dir = case_dir;
-    res.name = dir.lexically_normal().filename().string();
-    if (res.name.empty()) res.name = dir.lexically_normal().parent_path().filename().string();
-    auto request = case_request(dir);
-    if (!request) {
-        res.errors.push_back(problem(case_dir, "kit.request.missing", "case folder has no readable request.yaml"));
-        return res;
-    }
-    const Engine* use = nullptr;
-    auto keep = case_engine(dir, engine, res.errors, use);
-    if (!res.errors.empty()) return res;
-    res.actual = render_outputs(*use, *request);
-    res.diffs = compare_outputs(read_tree(dir / "expected"), res.actual, (dir / "expected").generic_string(),
-                                (dir / "rendered").generic_string());
-    return res;
-}
-
-Diagnostics update_case(const std::string& case_dir, const Engine& engine) {
-    CaseResult r = run_case(case_dir, engine);
-    if (!r.errors.empty()) return r.errors;
-    Diagnostics out;
-    fs::path expected = fs::path(case_dir) / "expected";
-    std::error_code ec;
-    for (const auto& d : r.diffs) {
-        fs::path p = expected / d.path;
-        if (d.kind == FileDiff::Kind::missing) {
-            if (!fs::remove(p, ec) || ec)
-                out.push_back(problem(p.string(), "kit.update.remove", "cannot remove stale expected file"));
-            continue;
-        }
-        std::string error;
-        if (!write_file(p, r.actual.at(d.path), error)) out.push_back(problem(p.string(), "kit.update.write", error));
-    }
-    return out;
-}
+// run_case and update_case read and write case folders: they live in the edge library
+// (libappforge/edge/pattern_cases.cpp), on top of its safe_fs.
 
 std::vector<std::string> find_cases(const std::string& dir) {
     std::vector<std::string> out;

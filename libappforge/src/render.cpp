@@ -1,5 +1,7 @@
 #include "appforge/render.hpp"
 
+#include "appforge/policy.hpp"
+
 #include <algorithm>
 #include <set>
 
@@ -267,54 +269,63 @@ bool selector_matches(const json& selector, const json& labels) {
 Diagnostics verify_bundle(const Bundle& b, const AppRequest& r, const ClusterProfile& p, const Catalog& catalog,
                           const SchemaRegistry& schemas) {
     Diagnostics out;
-    auto err = [&](const std::string& file, const std::string& ptr, std::string code, std::string msg) {
-        out.push_back(Diagnostic{"/bundle/" + pointer_token(file) + ptr, std::move(code), std::move(msg), Severity::error});
+    // where: the object's pointer ("/bundle/<file>", or ".../items/<i>" inside a List).
+    auto err = [&](const std::string& where, const std::string& ptr, std::string code, std::string msg) {
+        out.push_back(Diagnostic{where + ptr, std::move(code), std::move(msg), Severity::error});
     };
+    // Lists are opened: their items are verified like top-level objects (a Secret inside a List is
+    // still a plaintext Secret in git).
+    const auto objects = flatten_bundle(b);
     std::set<std::string> claims;
     std::set<std::string> services;
     const json* pod_labels = nullptr;
     const json* container = nullptr;
-    for (const auto& f : b.files) {
-        const json& o = f.object;
+    for (const auto& bo : objects) {
+        const json& o = *bo.object;
+        if (!o.is_object()) {
+            err(bo.pointer, "", "verify.list_item", "a List item must be a Kubernetes object");
+            continue;
+        }
         std::string apiVersion = o.value("apiVersion", "");
         std::string kind = o.value("kind", "");
         if (kind == "Secret" && apiVersion == "v1")
-            err(f.path, "", "verify.plaintext_secret",
+            err(bo.pointer, "", "verify.plaintext_secret",
                 "a plaintext Secret must never be committed to the GitOps repo; use an ExternalSecret");
         if (const JsonSchema* s = schemas.find(apiVersion, kind)) {
-            for (auto d : s->validate(o, "/bundle/" + pointer_token(f.path))) {
+            for (auto d : s->validate(o, bo.pointer)) {
                 d.code = "verify." + d.code;
                 d.message = kind + " " + d.message;
                 out.push_back(std::move(d));
             }
         } else {
-            out.push_back(Diagnostic{"/bundle/" + pointer_token(f.path), "verify.unknown_kind",
+            out.push_back(Diagnostic{bo.pointer, "verify.unknown_kind",
                                      "no bundled schema for " + apiVersion + " " + kind + "; the object was not verified",
                                      Severity::warning});
         }
         const json* ns = at(o, {"metadata", "namespace"});
         if (ns && ns->is_string() && *ns != b.namespace_)
-            err(f.path, "/metadata/namespace", "verify.namespace",
+            err(bo.pointer, "/metadata/namespace", "verify.namespace",
                 kind + " is in namespace '" + ns->get<std::string>() + "', not the app's '" + b.namespace_ + "'");
         const json* name = at(o, {"metadata", "name"});
         if (kind == "PersistentVolumeClaim" && name && name->is_string()) claims.insert(name->get<std::string>());
         if (kind == "Service" && name && name->is_string()) {
             services.insert(name->get<std::string>());
             if (!rules::is_dns1035_label(name->get<std::string>()))
-                err(f.path, "/metadata/name", "verify.service_name", "Service name must be a DNS-1035 label");
+                err(bo.pointer, "/metadata/name", "verify.service_name", "Service name must be a DNS-1035 label");
         }
         if (kind == "Deployment") {
             pod_labels = at(o, {"spec", "template", "metadata", "labels"});
             const json* sel = at(o, {"spec", "selector", "matchLabels"});
             if (!sel || !pod_labels || !selector_matches(*sel, *pod_labels))
-                err(f.path, "/spec/selector", "verify.selector", "Deployment selector does not match its pod labels");
+                err(bo.pointer, "/spec/selector", "verify.selector", "Deployment selector does not match its pod labels");
             const json* cs = at(o, {"spec", "template", "spec", "containers"});
             if (cs && cs->is_array() && !cs->empty()) container = &(*cs)[0];
         }
     }
     // Cross-object invariants.
-    for (const auto& f : b.files) {
-        const json& o = f.object;
+    for (const auto& bo : objects) {
+        const json& o = *bo.object;
+        if (!o.is_object()) continue;
         std::string kind = o.value("kind", "");
         if (kind == "Deployment") {
             const json* vols = at(o, {"spec", "template", "spec", "volumes"});
@@ -325,19 +336,19 @@ Diagnostics verify_bundle(const Bundle& b, const AppRequest& r, const ClusterPro
                     if (v.contains("name") && v["name"].is_string()) vol_names.insert(v["name"].get<std::string>());
                     const json* claim = at(v, {"persistentVolumeClaim", "claimName"});
                     if (claim && claim->is_string() && !claims.count(claim->get<std::string>()))
-                        err(f.path, "/spec/template/spec/volumes/" + std::to_string(i), "verify.claim_missing",
+                        err(bo.pointer, "/spec/template/spec/volumes/" + std::to_string(i), "verify.claim_missing",
                             "volume uses claim '" + claim->get<std::string>() + "' but the bundle has no such PersistentVolumeClaim");
                 }
             const json* mounts = container ? at(*container, {"volumeMounts"}) : nullptr;
             if (mounts && mounts->is_array())
                 for (const auto& m : *mounts)
                     if (m.contains("name") && m["name"].is_string() && !vol_names.count(m["name"].get<std::string>()))
-                        err(f.path, "/spec/template/spec/containers/0/volumeMounts", "verify.mount_missing",
+                        err(bo.pointer, "/spec/template/spec/containers/0/volumeMounts", "verify.mount_missing",
                             "volumeMount '" + m["name"].get<std::string>() + "' has no volume");
         } else if (kind == "Service") {
             const json* sel = at(o, {"spec", "selector"});
             if (!sel || !pod_labels || !selector_matches(*sel, *pod_labels))
-                err(f.path, "/spec/selector", "verify.service_selector", "Service selector does not match the pod labels");
+                err(bo.pointer, "/spec/selector", "verify.service_selector", "Service selector does not match the pod labels");
             const json* ports = at(o, {"spec", "ports"});
             if (ports && ports->is_array() && container)
                 for (std::size_t i = 0; i < ports->size(); ++i) {
@@ -347,7 +358,7 @@ Diagnostics verify_bundle(const Bundle& b, const AppRequest& r, const ClusterPro
                         ok = ok || (tp.is_string() && cp.value("name", "") == tp.get<std::string>()) ||
                              (tp.is_number_integer() && cp.value("containerPort", -1) == tp.get<int>());
                     if (!ok)
-                        err(f.path, "/spec/ports/" + std::to_string(i) + "/targetPort", "verify.target_port",
+                        err(bo.pointer, "/spec/ports/" + std::to_string(i) + "/targetPort", "verify.target_port",
                             "Service targetPort does not name a container port");
                 }
         } else if (kind == "Ingress") {
@@ -360,7 +371,7 @@ Diagnostics verify_bundle(const Bundle& b, const AppRequest& r, const ClusterPro
                     bool ok = is_public ? rules::is_under_zone(host, p.publicZone) && !rules::is_under_zone(host, p.internalZone)
                                         : rules::is_under_zone(host, p.internalZone);
                     if (!ok)
-                        err(f.path, "/spec/rules/" + std::to_string(i) + "/host", "verify.host_intent",
+                        err(bo.pointer, "/spec/rules/" + std::to_string(i) + "/host", "verify.host_intent",
                             "Ingress host '" + host + "' does not match the " + (is_public ? "public" : "internal") +
                                 " intent of pattern '" + r.ingressPattern + "'");
                     const json* paths = at((*rules_)[i], {"http", "paths"});
@@ -368,16 +379,18 @@ Diagnostics verify_bundle(const Bundle& b, const AppRequest& r, const ClusterPro
                         for (const auto& pth : *paths) {
                             const json* svc = at(pth, {"backend", "service", "name"});
                             if (svc && svc->is_string() && !services.count(svc->get<std::string>()))
-                                err(f.path, "/spec/rules/" + std::to_string(i), "verify.backend",
+                                err(bo.pointer, "/spec/rules/" + std::to_string(i), "verify.backend",
                                     "Ingress backend service '" + svc->get<std::string>() + "' is not in the bundle");
                         }
                 }
         } else if (kind == "ReplicationSource") {
             const json* pvc = at(o, {"spec", "sourcePVC"});
             if (!pvc || !pvc->is_string() || !claims.count(pvc->get<std::string>()))
-                err(f.path, "/spec/sourcePVC", "verify.source_pvc", "ReplicationSource must back up a claim in the bundle");
+                err(bo.pointer, "/spec/sourcePVC", "verify.source_pvc", "ReplicationSource must back up a claim in the bundle");
         }
     }
+    auto policy = check_policy(b, p);
+    out.insert(out.end(), policy.begin(), policy.end());
     return out;
 }
 

@@ -1,5 +1,7 @@
 #include "appforge/validate.hpp"
 
+#include "appforge/profile.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -176,7 +178,10 @@ Diagnostics check_app_request(const AppRequest& r, const ClusterProfile& profile
         if (!ref) {
             s.error("/containerImage", "image.format", "Container image reference is not valid: " + why);
         } else if (checker) {
-            auto res = checker->check(rules::normalize_image(*ref));
+            rules::ImageRef image = rules::normalize_image(*ref);
+            // The profile decides which hosts may be asked: a request must not turn the check into a scanner.
+            std::string refused = rules::registry_problem(image.domain, profile.registriesAllowed);
+            auto res = refused.empty() ? checker->check(image) : ImageCheckResult{ImageCheckResult::Outcome::refused, refused};
             using O = ImageCheckResult::Outcome;
             if (res.outcome == O::not_found)
                 s.error("/containerImage", "image.not_found", messages::image_not_found);
@@ -186,6 +191,9 @@ Diagnostics check_app_request(const AppRequest& r, const ClusterProfile& profile
             else if (res.outcome == O::unreachable)
                 s.error("/containerImage", "image.unreachable",
                         "Container image could not be checked: registry unreachable (" + res.detail + ")");
+            else if (res.outcome == O::refused)
+                s.error("/containerImage", "image.not_allowed",
+                        "Container image could not be checked: appforge may not contact it (" + res.detail + ")");
         }
     } else if (r.containerImage.empty()) {
         // an empty string passed the schema: say so
@@ -382,10 +390,17 @@ Diagnostics check_komodo_request(const KomodoRequest& r, const ClusterProfile& p
                         "storageLocation must be under one of the NAS app roots: " + join(profile.nasAppRoots));
         }
     }
-    if (r.komodoApiUrl.empty() || !bounded(s, "/komodoApiUrl", "komodo.url", r.komodoApiUrl, "komodoApiUrl", 2048) ||
-        !rules::is_http_url(r.komodoApiUrl))
-        if (r.komodoApiUrl.size() <= 2048 && !rules::contains_control_chars(r.komodoApiUrl))
-            s.error("/komodoApiUrl", "komodo.url.format", "komodoApiUrl must be an http(s) URL");
+    if (const auto& url = r.komodoApiUrl) {
+        if (url->empty() || !bounded(s, "/komodoApiUrl", "komodo.url", *url, "komodoApiUrl", 2048) ||
+            !rules::is_http_url(*url)) {
+            if (url->size() <= 2048 && !rules::contains_control_chars(*url))
+                s.error("/komodoApiUrl", "komodo.url.format", "komodoApiUrl must be an http(s) URL");
+        } else {
+            // Never a target: the request may only repeat the profile's URL (credentials go nowhere else).
+            auto ds = rules::check_komodo_api_url(url, profile.komodoUrl);
+            out.insert(out.end(), ds.begin(), ds.end());
+        }
+    }
     return out;
 }
 
@@ -435,11 +450,20 @@ Diagnostics check_profile(const ClusterProfile& p) {
     k8s_name(p.volsyncSnapshotClass, "/volsync/snapshotClass", "volsync.snapshotClass");
     if (!rules::is_quantity(p.volsyncCacheCapacity))
         s.error("/volsync/cacheCapacity", "profile.cacheCapacity", "volsync.cacheCapacity must be a Kubernetes quantity");
+    if (p.komodoUrl)
+        if (std::string why = rules::komodo_url_problem(*p.komodoUrl); !why.empty())
+            s.error("/komodo/url", "profile.komodoUrl", why);
+    for (std::size_t i = 0; i < p.registriesAllowed.size(); ++i)
+        if (std::string why = rules::allowed_host_entry_problem(p.registriesAllowed[i]); !why.empty())
+            s.error("/registries/allowed/" + std::to_string(i), "profile.registryHost", why);
     return out;
 }
 
 bool is_reserved_namespace(const ClusterProfile& profile, const std::string& ns) {
     for (const auto& pat : profile.reservedNamespaces)
+        if (rules::glob_match(pat, ns)) return true;
+    // Also for profiles built in code, which never went through the loader's additions.
+    for (const auto& pat : always_reserved_namespaces(profile))
         if (rules::glob_match(pat, ns)) return true;
     return false;
 }

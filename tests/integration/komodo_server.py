@@ -16,6 +16,11 @@ Failure modes (``FakeKomodo(modes={...})``), switchable at run time through ``.m
 - ``read_500_once``: the first /read request answers 500;
 - ``write_500``: every /write answers 500;
 - ``never_complete``: Updates stay InProgress forever.
+- ``echo_4xx``: every /write answers 400 with the request headers in ``error`` and, spelled
+  with a JSON ``\\u`` escape, in ``trace`` (a server that echoes what it got);
+- ``echo_5xx``: every /read answers 502 with the request headers as plain text;
+- ``echo_200``: every /read answers 200 with the request headers as plain text (not JSON);
+- ``echo_logs``: the Update fails and its log's stderr repeats the request headers.
 
 Run standalone: ``python3 komodo_server.py [--port N] [--mode M ...]`` prints the URL.
 Only the standard library is used.
@@ -195,7 +200,13 @@ class FakeKomodo:
             stack = self.stacks[u["_stack"]]
             write_log = {"stage": "Write Compose File", "command": "", "stdout": "wrote compose.yaml",
                          "stderr": "", "success": True}
-            if "deploy_fails" in self.modes:
+            if "echo_logs" in self.modes:
+                u["success"] = False
+                u["logs"] = [write_log, {"stage": "Compose Up", "command": "docker compose up -d", "stdout": "",
+                                         "success": False,
+                                         "stderr": f"login failed with X-Api-Key: {API_KEY} X-Api-Secret: {API_SECRET}"}]
+                stack["state"] = "down"
+            elif "deploy_fails" in self.modes:
                 u["success"] = False
                 u["logs"] = [write_log, {
                     "stage": "Compose Up", "command": "docker compose up -d",
@@ -235,6 +246,16 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         self._send(405, None)
 
+    def _echo(self) -> str:
+        return "; ".join(f"{k}: {v}" for k, v in self.headers.items())
+
+    def _send_raw(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def do_POST(self):
         fake = self.fake
         length = int(self.headers.get("Content-Length") or 0)
@@ -269,6 +290,16 @@ class _Handler(BaseHTTPRequestHandler):
             if kind == "read" and "read_500_once" in fake.modes and not fake._read_500_done:
                 fake._read_500_done = True
                 self._send(500, {"error": "Failed to query database", "trace": ["connection reset by peer"]})
+                return
+            if kind == "write" and "echo_4xx" in fake.modes:
+                text = json.dumps({"error": "bad request: " + self._echo(), "trace": ["secret was " + API_SECRET]})
+                escaped = "\\u%04x" % ord(API_SECRET[0]) + API_SECRET[1:]  # decodes to the secret
+                head, tail = text.split('"trace"', 1)
+                self._send_raw(400, (head + '"trace"' + tail.replace(API_SECRET, escaped)).encode(), "application/json")
+                return
+            if kind == "read" and ("echo_5xx" in fake.modes or "echo_200" in fake.modes):
+                status = 502 if "echo_5xx" in fake.modes else 200
+                self._send_raw(status, ("proxy saw " + self._echo()).encode(), "text/plain")
                 return
             if kind == "write" and "write_500" in fake.modes:
                 self._send(500, {"error": f"Failed to {typ}", "trace": ["database write failed"]})

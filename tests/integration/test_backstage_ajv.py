@@ -29,6 +29,7 @@ SEMANTIC_ONLY = {
         "image.not_found": "needs a registry lookup",
         "image.denied": "needs a registry lookup",
         "image.unreachable": "needs a registry lookup",
+        "image.not_allowed": "needs a registry lookup",
         "image.format": "digest lengths per algorithm, 255-character names, bare image ids",
         "backup.schedule.format": "cron grammar (the volsync subset)",
         "storage.nasSubpath.format": "path rules beyond traversal",
@@ -37,7 +38,6 @@ SEMANTIC_ONLY = {
     },
     "nas": {
         "schema.unknown_field": "a multi-page form cannot forbid keys of other pages",
-        "komodo.url.format": "URL grammar beyond scheme and host",
         "komodo.storageLocation.format": "path canonical form",
         "komodo.description.control": "control characters in free text",
     },

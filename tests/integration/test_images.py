@@ -195,8 +195,11 @@ def request_file(tmp_path: Path, image: str) -> Path:
 
 
 def validate(tmp_path: Path, image: str, *extra: str) -> tuple[subprocess.CompletedProcess, list]:
-    p = subprocess.run([cli(), "validate", str(request_file(tmp_path, image)), "--output", "json", *extra],
-                       capture_output=True, text=True, timeout=60)
+    # A loopback registry is reached only when the profile lists it (registries.allowed, issue 13).
+    profile = tmp_path / "profile.yaml"
+    profile.write_text("registries:\n  allowed: [" + json.dumps(image.split("/", 1)[0]) + "]\n")
+    p = subprocess.run([cli(), "validate", str(request_file(tmp_path, image)), "--output", "json",
+                        "--profile", str(profile), *extra], capture_output=True, text=True, timeout=60)
     return p, json.loads(p.stdout)
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -48,8 +49,18 @@ def komodo():
     fake.stop()
 
 
+def example_without_url(tmp: Path) -> Path:
+    """The example without its komodoApiUrl: a request deployed with --url may only repeat that URL."""
+    p = tmp / "myapp-komodo.yaml"
+    p.write_text("".join(l for l in EXAMPLE.read_text().splitlines(True) if not l.startswith("komodoApiUrl:")))
+    return p
+
+
+REQUEST = example_without_url(Path(tempfile.mkdtemp(prefix="appforge-komodo-")))
+
+
 def deploy(fake_url: str, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return run("komodo", "deploy", str(EXAMPLE), "--url", fake_url, "--server", "truenas",
+    return run("komodo", "deploy", str(REQUEST), "--url", fake_url, "--server", "truenas",
                "--poll-interval", "0.05", *extra, env=env if env is not None else creds())
 
 
@@ -172,7 +183,7 @@ def test_credentials_come_only_from_the_environment(komodo):
 
 def test_invalid_request_never_reaches_komodo(komodo, tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text(EXAMPLE.read_text().replace("ports: [8080]", "ports: [80800]"))
+    bad.write_text(REQUEST.read_text().replace("ports: [8080]", "ports: [80800]"))
     p = run("komodo", "deploy", str(bad), "--url", komodo.url, "--server", "truenas", env=creds())
     assert p.returncode == 1
     assert "/komodoRequest/appConfig/network/ports/0" in p.stderr

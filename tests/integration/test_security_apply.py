@@ -449,3 +449,15 @@ def test_failure_message_says_nothing_changed(tmp_path: Path):
     assert codes(out) == {"git.failed"}
     before.assert_kept(r)
     assert r.branches() == ["main"]
+
+
+def test_apply_into_a_full_stdout_still_names_the_commit(tmp_path: Path):
+    r = make_repo(tmp_path)
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([cli(), "apply", str(write_request(tmp_path, WHOAMI)), "--repo", str(r.path)],
+                           stdout=full, stderr=subprocess.PIPE, text=True, env=r.env, timeout=120)
+    assert p.returncode == 2
+    [branch] = [b for b in r.branches() if b != "main"]
+    commit = r.git("rev-parse", branch).strip()
+    assert f"committed {commit} on branch {branch}" in p.stderr
+    assert "cannot write standard output" in p.stderr

@@ -23,6 +23,9 @@ struct EngineOptions {
     std::optional<std::string> profile_text;  ///< YAML or JSON; absent = the default profile
     std::string profile_name = "profile";     ///< names the profile in diagnostics
     std::vector<std::string> pattern_dirs;    ///< loaded in order over the built-in catalog
+    /// Replaces the profile's komodo.url (the CLI's --url, a backend's configuration), so every
+    /// rule that compares a request's komodoApiUrl sees the URL the deploy will really use.
+    std::optional<std::string> komodo_url;
 };
 
 /// Which workflow a document belongs to.

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,18 @@ public:
     virtual bool exists(const std::string& path) const = 0;
     /// Every regular file below a folder, recursively, as sorted repo-relative paths.
     virtual std::vector<std::string> list_files(const std::string& dir) const = 0;
+    /// The first segment on the way to path (path itself included) that is a symbolic link, as a
+    /// repo-relative path; nullopt when none is. Nothing is written or edited through a link.
+    virtual std::optional<std::string> symlink_on_path(const std::string& path) const {
+        (void)path;
+        return std::nullopt;
+    }
+    /// Every symbolic link below a folder (never descended into), as sorted repo-relative paths:
+    /// what list_files leaves out, so a scan can say what it did not look at.
+    virtual std::vector<std::string> list_symlinks(const std::string& dir) const {
+        (void)dir;
+        return {};
+    }
 };
 
 /// A repo held in memory (path -> content): the test double and the face for bindings.
@@ -37,6 +50,8 @@ class MemoryRepo : public RepoView {
 public:
     /// Adds or replaces one file; folders exist implicitly through the files below them.
     void put(const std::string& path, std::string content) { files_[path] = std::move(content); }
+    /// Marks a path as a symbolic link (to a file or a folder): it exists, is never read and hides what is below.
+    void put_symlink(const std::string& path) { links_.insert(path); }
     /// The files, for asserting what a plan would leave behind.
     const std::map<std::string, std::string>& files() const { return files_; }
 
@@ -46,9 +61,14 @@ public:
     bool exists(const std::string& path) const override;
     /// See RepoView::list_files.
     std::vector<std::string> list_files(const std::string& dir) const override;
+    /// See RepoView::symlink_on_path.
+    std::optional<std::string> symlink_on_path(const std::string& path) const override;
+    /// See RepoView::list_symlinks.
+    std::vector<std::string> list_symlinks(const std::string& dir) const override;
 
 private:
     std::map<std::string, std::string> files_;
+    std::set<std::string> links_;
 };
 
 /// A file the change set creates (it must not exist yet).
@@ -75,7 +95,7 @@ const char* to_string(RiskVerdict v);
 
 /// One reason a change needs review; code is stable, message names the object and value.
 struct RiskReason {
-    std::string code;     ///< risk.external-ingress, risk.public-dns, risk.secret-reference, risk.management-namespace
+    std::string code;     ///< risk.external-ingress, risk.public-dns, risk.secret-reference, risk.management-namespace, risk.unscanned-link
     std::string message;
 };
 

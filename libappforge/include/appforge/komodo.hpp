@@ -72,7 +72,8 @@ enum class TransportError { connect, timeout, other };
 /// only moves pending -> success/failed.
 class KomodoDeploy {
 public:
-    /// Builds the compose file and checks the request can be deployed (status pending, server known).
+    /// Builds the compose file and checks the request can be deployed (status pending, server known,
+    /// profile.komodoUrl set and usable, the request's komodoApiUrl absent or equal to it).
     static Result<KomodoDeploy> start(const KomodoRequest& request, const ClusterProfile& profile,
                                       const KomodoDeployOptions& options = {});
 
@@ -93,6 +94,9 @@ public:
     const KomodoRequest& request() const { return request_; }
     /// The compose file sent to Komodo.
     const std::string& compose() const { return compose_; }
+    /// The Komodo API base URL (profile komodo.url, checked and without a trailing '/'): the only
+    /// place the transport may send this deploy's calls and the credentials.
+    const std::string& url() const { return url_; }
     /// Rejected status transitions and similar protocol-level problems.
     const Diagnostics& diagnostics() const { return diagnostics_; }
 
@@ -107,7 +111,7 @@ private:
 
     KomodoRequest request_;
     KomodoDeployOptions options_;
-    std::string compose_, stack_name_, stack_id_, update_id_, update_status_, storage_;
+    std::string compose_, url_, stack_name_, stack_id_, update_id_, update_status_, storage_;
     nlohmann::json config_;
     Step step_ = Step::lookup;
     int attempt_ = 1;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "appforge/diagnostic.hpp"
+#include "appforge/net_rules.hpp"
 
 namespace appforge {
 
@@ -101,7 +102,7 @@ struct KomodoRequest {
     std::string appName;
     std::optional<std::string> appDescription;
     KomodoPayload komodoRequest;
-    std::string komodoApiUrl;
+    std::optional<std::string> komodoApiUrl;  ///< optional; when given it must equal the configured Komodo URL
     std::optional<std::string> submissionStatus;
     std::optional<std::string> errorMessage;
 };
@@ -140,6 +141,17 @@ struct ClusterProfile {
     std::string gitopsRoot = "kubernetes/clusters";
     std::string gitopsCluster = "homelab";
     std::string gitopsNamespacesDir = "namespaces";
+    // policy: what a rendered object may do (verify.policy.*); everything off unless allowed,
+    // and anything allowed makes the GitOps risk verdict needs-review.
+    std::vector<std::string> policyAllowClusterScopedKinds;  ///< kinds that may live outside the namespace
+    bool policyAllowPrivileged = false;                      ///< privileged containers, CAP_SYS_ADMIN/ALL
+    bool policyAllowHostNamespaces = false;                  ///< hostNetwork, hostPID, hostIPC
+    bool policyAllowHostPath = false;                        ///< hostPath volumes
+    bool policyAllowRbac = false;                            ///< Role, ClusterRole, RoleBinding, ClusterRoleBinding
+    /// komodo.url: the only Komodo API base URL credentials are sent to (a deploy may override it); none by default.
+    std::optional<std::string> komodoUrl;
+    /// registries.allowed: host[:port] entries `validate --check-images` may contact (token services included).
+    std::vector<std::string> registriesAllowed = rules::default_allowed_registries();
 };
 
 /// Reads an AppRequest from a JSON value already checked by the schema; wrong-typed fields

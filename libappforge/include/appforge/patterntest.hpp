@@ -61,11 +61,14 @@ struct CaseResult {
 };
 
 /// Runs one case folder against an engine. A case with its own profile.yaml gets a sibling
-/// engine with that profile and the same pattern directories (engine.options()).
+/// engine with that profile and the same pattern directories (engine.options()). A link in the case
+/// folder (request, profile, expected/ or a file in it) is a `kit.symlink` error, never read through.
+/// Defined in the edge library (appforge_edge), like update_case: both touch the file system.
 CaseResult run_case(const std::string& case_dir, const Engine& engine);
 
 /// Rewrites expected/ to what the engine produces now (stale files are removed); for --update
-/// after a deliberate pattern change. Returns problems, empty on success.
+/// after a deliberate pattern change. Writes through edge::safe_fs only (random temporary names,
+/// O_EXCL|O_NOFOLLOW, never deleting a link). Returns problems, empty on success.
 Diagnostics update_case(const std::string& case_dir, const Engine& engine);
 
 /// The case folders under dir (every folder holding request.yaml, dir itself included), sorted.

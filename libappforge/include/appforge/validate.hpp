@@ -14,7 +14,8 @@ namespace appforge {
 
 /// What a registry said about one image; transport problems are kept apart from "not found".
 struct ImageCheckResult {
-    enum class Outcome { found, not_found, unreachable, denied };
+    /// refused: the profile's registries.allowed forbids a host the check would contact.
+    enum class Outcome { found, not_found, unreachable, denied, refused };
     Outcome outcome = Outcome::found;
     std::string detail;  ///< registry's words or the transport error, for the diagnostic
 };

@@ -10,7 +10,8 @@
 
 namespace appforge::edge {
 
-/// Reads files below one root folder; never follows symlinks and never leaves the root.
+/// Reads files below one root folder; never follows symlinks (no segment of a path is resolved through
+/// a link: each is opened with openat(O_NOFOLLOW|O_DIRECTORY)) and never leaves the root.
 class FsRepo : public RepoView {
 public:
     /// root is the checkout's top folder.
@@ -22,6 +23,10 @@ public:
     bool exists(const std::string& path) const override;
     /// See RepoView::list_files.
     std::vector<std::string> list_files(const std::string& dir) const override;
+    /// See RepoView::symlink_on_path.
+    std::optional<std::string> symlink_on_path(const std::string& path) const override;
+    /// See RepoView::list_symlinks.
+    std::vector<std::string> list_symlinks(const std::string& dir) const override;
 
     /// The absolute-or-relative file system path of a repo-relative path.
     std::string full(const std::string& path) const { return root_ + "/" + path; }
