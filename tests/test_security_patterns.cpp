@@ -121,6 +121,40 @@ TEST_CASE("pattern lint: {{ &operatorId}} with an env-injecting operatorId is re
     }
 }
 
+TEST_CASE("pattern lint: YAML context tricks cannot smuggle a tag outside double quotes", "[security][patterns]") {
+    const std::string cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \"{{appName}}-x\"\n"
+                           "  namespace: \"{{namespace}}\"\n";
+    // A double-quoted string spans lines; a line in it that looks like a comment still expands tags.
+    // A quote right after ':' inside a plain scalar ("a:'b") opens nothing, so the later '"' does.
+    for (const std::string data : {"data: {a: \"first\n  # {{&operatorId}}\"}\n",
+                                   "data: {x: a:'b, y: \"c' z: \", w: {{operatorId}}}\n",
+                                   "data:\n  x: it's {{operatorId}}\n"}) {
+        appforge::Catalog c;
+        auto ds = c.add("t.yaml", storage_pattern("t", indent(cm + data, "      ")));
+        INFO(data << "\n" << dump(ds));
+        CHECK(has_code(ds, "pattern.template"));
+        CHECK(c.find(appforge::PatternKind::storage, "t") == nullptr);
+    }
+    // A tag inside a double-quoted string that spans lines is escaped like any other: it loads, and
+    // a hostile value stays one string.
+    Scratch dir;
+    dir.write("storage/multi.yaml",
+              storage_pattern("multi", indent(cm + "data: {a: \"first\n  # {{operatorId}}\"}\n", "      ")));
+    auto e = engine_with(&dir);
+    INFO(dump(e.diagnostics));
+    REQUIRE(e.ok());
+    auto r = (*e.value)->render_text("operatorId: 'x\", injected: \"evil'\nappName: whoami\n"
+                                     "containerImage: traefik/whoami:v1.10.1\nstoragePattern: multi\n"
+                                     "ingressPattern: internal-only\nbackupStrategy: none\n");
+    INFO(dump(r.diagnostics));
+    REQUIRE(r.ok());
+    for (const auto& f : r.value->files)
+        if (f.object.value("kind", "") == "ConfigMap") {
+            CHECK(f.object["data"].size() == 1);
+            CHECK(f.object["data"]["a"].get<std::string>().find("injected") != std::string::npos);
+        }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Item 15: the run-time loader caps file sizes and refuses links.
 

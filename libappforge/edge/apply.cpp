@@ -166,13 +166,22 @@ GitResult run_git(const std::string& repo, const GitCall& call, std::chrono::mil
     };
     bool exited = false;
     int st = 0;
+    // On time-out git first gets SIGTERM, on which it removes its lock files (a ref lock left behind
+    // would block every later apply of the request), and SIGKILL only if it is still there 2 s later.
+    auto grace_end = deadline;
     while (!exited) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            ::kill(pid, SIGKILL);
+        auto now = std::chrono::steady_clock::now();
+        if (!r.timed_out && now >= deadline) {
+            ::kill(pid, SIGTERM);
             r.timed_out = true;
+            grace_end = now + std::chrono::seconds(2);
+        }
+        if (r.timed_out && now >= grace_end) {
+            ::kill(pid, SIGKILL);
             break;
         }
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>((r.timed_out ? grace_end : deadline) - now);
+        if (left.count() <= 0) left = std::chrono::milliseconds(1);
         pollfd fds[4];
         int n = 0;
         int idx_in = -1, idx_pid = -1, idx_r[2] = {-1, -1};
@@ -183,7 +192,12 @@ GitResult run_git(const std::string& repo, const GitCall& call, std::chrono::mil
         // Without a pidfd (old kernels) poll in short slices and ask waitpid.
         int wait_ms = pidfd >= 0 ? static_cast<int>(std::min<long long>(left.count(), 1 << 30)) : 20;
         int pr = ::poll(fds, static_cast<nfds_t>(n), wait_ms);
-        if (pr < 0 && errno != EINTR) break;
+        if (pr < 0 && errno != EINTR) {
+            ::kill(pid, SIGKILL);  // we can no longer watch it, so it may not go on unwatched
+            r.err = std::string("cannot wait for git: ") + std::strerror(errno);
+            r.timed_out = false;
+            break;
+        }
         if (idx_in >= 0 && fds[idx_in].revents) {
             ssize_t w = ::write(in_pipe[1], call.input.data() + written, call.input.size() - written);
             if (w > 0) written += static_cast<std::size_t>(w);
@@ -195,6 +209,7 @@ GitResult run_git(const std::string& repo, const GitCall& call, std::chrono::mil
         if (idx_pid >= 0 && fds[idx_pid].revents) exited = true;
         if (pidfd < 0 || (*readers[0] < 0 && *readers[1] < 0)) {
             pid_t w = ::waitpid(pid, &st, WNOHANG);
+            if (w < 0 && errno == ECHILD) break;  // reaped by someone else: handled below
             if (w == pid) {
                 for (int i = 0; i < 2; ++i) drain(i);
                 close_all();
@@ -208,7 +223,16 @@ GitResult run_git(const std::string& repo, const GitCall& call, std::chrono::mil
     for (int i = 0; i < 2; ++i) drain(i);
     close_all();
     if (pidfd >= 0) ::close(pidfd);
-    while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    pid_t w;
+    while ((w = ::waitpid(pid, &st, 0)) < 0 && errno == EINTR) {
+    }
+    if (w != pid) {
+        // A host that ignores SIGCHLD or reaps every child (some event loops do) took the status:
+        // without it the call cannot count as a success.
+        r.err = "cannot learn how git ended (its exit status was collected elsewhere: " +
+                std::string(std::strerror(errno)) + ")";
+        r.status = -1;
+        return r;
     }
     r.status = (!r.timed_out && WIFEXITED(st)) ? WEXITSTATUS(st) : -1;
     return r;
@@ -425,22 +449,28 @@ void apply_steps(const Engine& engine, const CheckedRequest& checked, const std:
     auto listed = git(ls);
     if (!listed.ok()) return reject("git.status", git_error("git ls-tree", listed));
     std::map<std::string, std::string> base_modes;  // path -> mode, for the paths of the plan
+    std::map<std::string, std::string> base_ids;    // path -> object id
     for (std::size_t pos = 0; pos < listed.out.size();) {
         std::size_t end = listed.out.find('\0', pos);
         if (end == std::string::npos) end = listed.out.size();
-        std::string entry = listed.out.substr(pos, end - pos);
+        std::string entry = listed.out.substr(pos, end - pos);  // "mode type id\tpath"
         pos = end + 1;
         auto tab = entry.find('\t');
-        if (tab != std::string::npos) base_modes[entry.substr(tab + 1)] = entry.substr(0, entry.find(' '));
+        if (tab == std::string::npos) continue;
+        const std::string path = entry.substr(tab + 1);
+        base_modes[path] = entry.substr(0, entry.find(' '));
+        auto id_at = entry.rfind(' ', tab);
+        if (id_at != std::string::npos) base_ids[path] = entry.substr(id_at + 1, tab - id_at - 1);
     }
     for (const auto& f : plan.creates)
         if (base_modes.count(f.path))
             return reject("gitops.changed", f.path + ": exists in " + base.substr(0, 12) + " but was absent when planned");
     for (const auto& e : plan.edits) {
+        // The id of the bytes planned against, compared with the base's: no size limit on either.
         auto m = base_modes.find(e.path);
-        auto blob = git({"cat-file", "blob", base + ":" + e.path});
-        if (m == base_modes.end() || (m->second != "100644" && m->second != "100755") || !blob.ok() ||
-            blob.out != e.old_text)
+        auto planned_id = git({"hash-object", "--no-filters", "--stdin"}, e.old_text);
+        if (m == base_modes.end() || (m->second != "100644" && m->second != "100755") || !planned_id.ok() ||
+            first_line(planned_id.out) != base_ids[e.path])
             return reject("gitops.changed", e.path + ": differs in " + base.substr(0, 12) + " from what was planned");
     }
 
@@ -485,6 +515,27 @@ void apply_steps(const Engine& engine, const CheckedRequest& checked, const std:
         if (!ui.ok()) return fail(git_error("git update-index", ui));
         auto wt = git({"write-tree"}, {}, index_env);
         if (!wt.ok()) return fail(git_error("git write-tree", wt));
+        // update-index replaces what stands in a new path's way (a file or link where a folder goes),
+        // so the tree is compared with the base: exactly the planned files added and edited.
+        auto dt = git({"diff-tree", "-r", "-z", "--no-renames", "--name-status", base, first_line(wt.out)});
+        if (!dt.ok()) return fail(git_error("git diff-tree", dt));
+        std::vector<std::string> changed, planned;
+        for (std::size_t pos = 0; pos < dt.out.size();) {
+            std::size_t a = dt.out.find('\0', pos);
+            if (a == std::string::npos) break;
+            std::size_t b = dt.out.find('\0', a + 1);
+            if (b == std::string::npos) b = dt.out.size();
+            changed.push_back(dt.out.substr(pos, a - pos) + " " + dt.out.substr(a + 1, b - a - 1));
+            pos = b + 1;
+        }
+        for (const auto& f : plan.creates) planned.push_back("A " + f.path);
+        for (const auto& e : plan.edits) planned.push_back("M " + e.path);
+        std::sort(changed.begin(), changed.end());
+        std::sort(planned.begin(), planned.end());
+        if (changed != planned)
+            return fail("the commit would change more than the plan (" + std::to_string(changed.size()) +
+                        " paths instead of " + std::to_string(planned.size()) +
+                        "): something in the base commit stands where a planned file goes");
         std::vector<std::string> ct;
         if (!git({"config", "user.name"}).ok()) ct.insert(ct.end(), {"-c", "user.name=appforge"});
         if (!git({"config", "user.email"}).ok()) ct.insert(ct.end(), {"-c", "user.email=appforge@localhost"});
@@ -509,6 +560,12 @@ void apply_steps(const Engine& engine, const CheckedRequest& checked, const std:
     // 5. The branch, created only if it does not exist (an empty old value): of two runs racing for
     //    one branch exactly one wins, and the other reports it.
     auto ref = git({"update-ref", "-m", "appforge apply: " + plan.branch, branch_ref, commit, ""});
+    if (!ref.ok() && ref.timed_out) {
+        // Stopped after it may have moved the ref: the branch decides. (A refused compare-and-swap
+        // is a lost race even when the winner's commit is byte-identical to ours.)
+        auto now = git({"rev-parse", "--verify", "-q", branch_ref});
+        if (now.ok() && first_line(now.out) == commit) ref.status = 0;
+    }
     if (!ref.ok()) {
         bool exists = git({"rev-parse", "--verify", "-q", branch_ref}).ok();
         if (exists) return reject("git.branch.exists", "branch " + plan.branch + " already exists (created meanwhile)");

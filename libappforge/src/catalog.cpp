@@ -124,15 +124,25 @@ std::string forbidden_tag(const MustacheTag& t) {
 
 /// Every value tag must sit inside a double-quoted YAML scalar, the context the escape is for.
 std::string lint_template(const std::string& text, const std::string& source, int first_line) {
+    // Forbidden tags first, over the whole text: whatever this lexer makes of the YAML around them
+    // (a comment, a string), kainjow expands them all.
+    {
+        int tag_line = first_line;
+        std::size_t counted = 0;
+        MustacheTag tag;
+        for (std::size_t i = 0; next_tag(text, i, tag); i = tag.end) {
+            tag_line += static_cast<int>(std::count(text.begin() + counted, text.begin() + tag.begin, '\n'));
+            counted = tag.begin;
+            if (auto why = forbidden_tag(tag); !why.empty()) return source + ":" + std::to_string(tag_line) + ": " + why;
+        }
+    }
     int line = first_line;
     bool in_double = false;
     bool in_single = false;
     for (std::size_t i = 0; i < text.size(); ++i) {
         char c = text[i];
         if (c == '\n') {
-            ++line;
-            in_double = false;  // a single-quoted scalar may span lines: a value's ' would close it
-                                // (found by fuzzing), so it stays open until its closing quote
+            ++line;  // quoted scalars of both kinds may span lines: they stay open until their closing quote
             continue;
         }
         if (c == '{' && i + 1 < text.size() && text[i + 1] == '{') {
@@ -160,7 +170,8 @@ std::string lint_template(const std::string& text, const std::string& source, in
             if (c == '\'') in_single = false;
         } else if (c == '"' && opens_scalar(text, i)) {
             in_double = true;
-        } else if (c == '\'' && (i == 0 || text[i - 1] == ' ' || text[i - 1] == ':' || opens_scalar(text, i))) {
+        } else if (c == '\'' && opens_scalar(text, i)) {
+            // Only where a scalar starts: in "a:'b" or "it's" the quote is part of a plain scalar.
             in_single = true;
         } else if (c == '#' && (i == 0 || text[i - 1] == ' ')) {
             // a comment: skip to end of line

@@ -356,19 +356,68 @@ def test_a_child_holding_gits_pipes_does_not_block_apply(tmp_path: Path):
                 pass
 
 
+def _kill_listed(pids: Path):
+    for pid in pids.read_text().split() if pids.exists() else []:
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def test_a_git_call_that_hangs_times_out_and_changes_nothing(tmp_path: Path):
     r = make_repo(tmp_path)
     before = State(r)
-    # write-tree never returns: apply stops it after --git-timeout and reports, with nothing changed.
-    env = dict(r.env, **_fake_git(tmp_path, 'case " $* " in *" write-tree "*) exec sleep 600;; esac'))
-    p = subprocess.run([cli(), "apply", str(write_request(tmp_path, WHOAMI)), "--repo", str(r.path),
-                        "--git-timeout", "1"], capture_output=True, text=True, env=env, timeout=300)
+    marker, pids = tmp_path / "terminated", tmp_path / "sleepers"
+    # write-tree never returns: apply asks it to stop (SIGTERM, so git can drop its lock files) after
+    # --git-timeout, and reports, with nothing changed.
+    env = dict(r.env, **_fake_git(tmp_path, f'case " $* " in *" write-tree "*) trap "echo TERM >> {marker}; exit 143" TERM; '
+                                            f'sleep 600 & echo $! >> {pids}; wait $!;; esac'))
+    try:
+        p = subprocess.run([cli(), "apply", str(write_request(tmp_path, WHOAMI)), "--repo", str(r.path),
+                            "--git-timeout", "1"], capture_output=True, text=True, env=env, timeout=300)
+    finally:
+        _kill_listed(pids)
     out = json.loads(p.stdout)
     assert p.returncode == 1 and out["outcome"] == "failed", p.stderr
     assert "git write-tree did not finish in time" in out["error"]
     assert "nothing in the repository changed" in out["error"]
+    assert marker.read_text() == "TERM\n"
     before.assert_kept(r)
     assert r.branches() == ["main"]
+
+
+def test_an_update_ref_that_times_out_after_creating_the_branch_is_a_commit(tmp_path: Path):
+    r = make_repo(tmp_path)
+    pids = tmp_path / "sleepers"
+    env = dict(r.env, **_fake_git(tmp_path, f'case " $* " in *" update-ref "*) {tool("git")} "$@" || exit $?; '
+                                            f'trap "exit 143" TERM; sleep 600 & echo $! >> {pids}; wait $!;; esac'))
+    try:
+        p = subprocess.run([cli(), "apply", str(write_request(tmp_path, WHOAMI)), "--repo", str(r.path),
+                            "--git-timeout", "1"], capture_output=True, text=True, env=env, timeout=300)
+    finally:
+        _kill_listed(pids)
+    out = json.loads(p.stdout)
+    assert p.returncode == 0 and out["outcome"] == "committed", p.stdout + p.stderr
+    assert r.git("rev-parse", out["branch"]).strip() == out["commit"]
+
+
+def test_a_commit_landing_between_plan_and_apply_is_not_overwritten(tmp_path: Path):
+    # Right after planning (on apply's first git call) someone commits a link where the new app's
+    # folder goes. The base commit then has it; update-index would silently replace it with the folder.
+    r = make_repo(tmp_path)
+    done = tmp_path / "raced"
+    race = (f'if [ ! -e {done} ] && [ "$4" != "" ]; then case " $* " in *" --show-toplevel "*) touch {done}; '
+            f'ln -s /etc "$2/{NS_ROOT}/whoami"; {tool("git")} -C "$2" add -A; '
+            f'{tool("git")} -C "$2" commit -q -m race;; esac; fi')
+    env = dict(r.env, **_fake_git(tmp_path, race))
+    p = subprocess.run([cli(), "apply", str(write_request(tmp_path, WHOAMI)), "--repo", str(r.path)],
+                       capture_output=True, text=True, env=env, timeout=300)
+    out = json.loads(p.stdout)
+    assert done.exists()
+    assert p.returncode == 1 and out["outcome"] == "failed", p.stdout
+    assert "would change more than the plan" in out["error"]
+    assert r.branches() == ["main"]
+    assert (r.path / NS_ROOT / "whoami").is_symlink()
     bad = run(r, "apply", str(write_request(tmp_path, WHOAMI)), "--repo", str(r.path), "--git-timeout", "soon")
     assert bad.returncode == 2 and "--git-timeout must be a whole number" in bad.stderr
 

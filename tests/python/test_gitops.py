@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 from pathlib import Path
@@ -246,6 +247,20 @@ def test_a_failed_git_step_changes_nothing(engine, repo, tmp_path, monkeypatch):
     assert "disk on fire" in str(err.value) and "nothing in the repository changed" in str(err.value)
     assert "git.failed" in {d.code for d in err.value.diagnostics}
     assert not isinstance(err.value, appforge.ValidationError)
+    assert state(repo) == before
+
+
+def test_apply_with_sigchld_ignored_never_reports_success(engine, repo):
+    # With SIGCHLD ignored the kernel discards every child's exit status: apply cannot know whether
+    # a git call worked, so it must fail and say why, never take a failed call for a success.
+    before = state(repo)
+    old = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        with pytest.raises(appforge.AppforgeError) as err:
+            engine.apply(WHOAMI.read_text(), repo)
+    finally:
+        signal.signal(signal.SIGCHLD, old)
+    assert "collected elsewhere" in str(err.value)
     assert state(repo) == before
 
 
