@@ -430,7 +430,7 @@ TEST_CASE("KomodoRequest rules", "[rules]") {
                "storageLocation must be an absolute path without '.', '..' or empty segments");
     j["komodoRequest"]["storageLocation"] = "/mnt/pool/appsx/myapp";
     expect_one(j, "komodo.storageLocation.root", "/komodoRequest/storageLocation",
-               "storageLocation must be under one of the NAS app roots: /mnt/pool/apps");
+               "storageLocation must be under one of the NAS app roots: /mnt/pool/apps, /mnt/apps");
     j = base_komodo();
     for (const char* bad : {"ftp://komodo", "komodo.internal", "https://user:pw@komodo", "javascript:alert(1)"}) {
         j["komodoApiUrl"] = bad;

@@ -142,6 +142,7 @@ void each_field(S& s, V& v) {
             g("allowHostNamespaces", s.policyAllowHostNamespaces);
             g("allowHostPath", s.policyAllowHostPath);
             g("allowRbac", s.policyAllowRbac);
+            g("allowDeployers", s.policyAllowDeployers);
         });
         v.group("komodo", [&](V& g) { g("url", s.komodoUrl); });
         v.group("registries", [&](V& g) { g("allowed", s.registriesAllowed); });

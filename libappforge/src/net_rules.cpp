@@ -245,9 +245,11 @@ bool is_loopback_host(std::string_view host) {
 }
 
 const std::vector<std::string>& default_allowed_registries() {
-    // Public registries that serve anonymous pulls, plus Docker Hub's token service.
+    // Public registries that serve anonymous pulls, plus Docker Hub's token service. Not
+    // registry.k8s.io: it redirects every request to a regional *.pkg.dev host chosen by the
+    // client's location, which no exact list can name in advance (a profile adds both).
     static const std::vector<std::string> list{"registry-1.docker.io", "auth.docker.io", "ghcr.io", "quay.io",
-                                               "lscr.io", "gcr.io", "registry.k8s.io", "public.ecr.aws"};
+                                               "lscr.io", "gcr.io", "public.ecr.aws"};
     return list;
 }
 

@@ -1,7 +1,11 @@
 #include "appforge/policy.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
+
+#include "appforge/validate.hpp"
+#include "appforge/value_rules.hpp"
 
 namespace appforge {
 
@@ -49,6 +53,86 @@ bool is_rbac_kind(const std::string& kind) {
     return kind == "Role" || kind == "ClusterRole" || kind == "RoleBinding" || kind == "ClusterRoleBinding";
 }
 
+/// ASCII upper case: capability names are compared as runtimes normalise them.
+std::string upper(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return s;
+}
+
+/// ASCII lower case: API groups, hostnames and enum values compared whatever their spelling.
+std::string lower(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+/// Pattern text quoted in a message: bounded, no control characters.
+std::string shown(const std::string& s) {
+    std::string out;
+    for (unsigned char c : s) {
+        if (out.size() >= 80) return out + "...";
+        out.push_back(c < 0x20 || c == 0x7f ? '?' : static_cast<char>(c));
+    }
+    return out;
+}
+
+/// The Pod Security Standards "baseline" capabilities. An allow-list, because a deny list always
+/// misses one (SYS_MODULE, NET_ADMIN, BPF ...); runtimes upper-case the name and add CAP_, so
+/// "sys_admin" and "CAP_SYS_ADMIN" are the same capability and are compared that way.
+bool is_baseline_capability(const std::string& name) {
+    static const std::set<std::string> baseline{"AUDIT_WRITE", "CHOWN",  "DAC_OVERRIDE", "FOWNER", "FSETID",
+                                                "KILL",        "MKNOD",  "NET_BIND_SERVICE", "SETFCAP", "SETGID",
+                                                "SETPCAP",     "SETUID", "SYS_CHROOT"};
+    std::string u = upper(name);
+    if (u.rfind("CAP_", 0) == 0) u.erase(0, 4);
+    return baseline.count(u) > 0;
+}
+
+/// The API group of a GitOps deployer kind, or empty. Flux and Argo CD apply whatever these point
+/// at with the controller's own (typically cluster-wide) rights, so one namespaced object can
+/// deploy into kube-system; the group decides, since the kustomize file is also "Kustomization".
+std::string deployer_group(const std::string& api_version, const std::string& kind) {
+    std::string group = lower(api_version.substr(0, api_version.find('/')));
+    if (api_version.find('/') == std::string::npos) return {};  // core group: v1
+    if (group == "kustomize.toolkit.fluxcd.io" || group == "helm.toolkit.fluxcd.io" ||
+        group == "source.toolkit.fluxcd.io")
+        return group;
+    if (group == "image.toolkit.fluxcd.io" && kind == "ImageUpdateAutomation") return group;  // pushes to Git
+    if (group == "argoproj.io" && (kind == "Application" || kind == "ApplicationSet" || kind == "AppProject"))
+        return group;
+    return {};
+}
+
+/// A PersistentVolume the app may create although the kind is cluster-scoped: bound by claimRef
+/// to a claim in the app's namespace and nothing but an NFS export of one of the profile's NAS
+/// endpoints strictly below one of its app roots (the nas-mount pattern). Any other source (csi,
+/// another export, the root itself) could hand the app someone else's data.
+bool is_own_nas_volume(const json& o, const Bundle& b, const ClusterProfile& p) {
+    auto spec = o.find("spec");
+    if (spec == o.end() || !spec->is_object()) return false;
+    if (string_at(*spec, "claimRef", "namespace") != b.namespace_ || string_at(*spec, "claimRef", "name").empty())
+        return false;
+    static const std::set<std::string> plain_fields{"accessModes",   "capacity",   "claimRef", "mountOptions",
+                                                    "nodeAffinity",  "persistentVolumeReclaimPolicy",
+                                                    "storageClassName", "volumeMode", "volumeAttributesClassName", "nfs"};
+    for (auto it = spec->begin(); it != spec->end(); ++it)
+        if (!plain_fields.count(it.key())) return false;
+    auto nfs = spec->find("nfs");
+    if (nfs == spec->end() || !nfs->is_object()) return false;
+    for (auto it = nfs->begin(); it != nfs->end(); ++it)
+        if (it.key() != "server" && it.key() != "path" && it.key() != "readOnly") return false;
+    const std::string server = lower(string_at(*nfs, "server")), path = string_at(*nfs, "path");
+    bool known_server = std::any_of(p.nasEndpoints.begin(), p.nasEndpoints.end(), [&](const std::string& e) {
+        std::string host;
+        int port = 0;
+        return parse_nas_endpoint(e, host, port) && lower(host) == server;
+    });
+    if (server.empty() || !known_server || !rules::is_absolute_clean_path(path)) return false;
+    return std::any_of(p.nasAppRoots.begin(), p.nasAppRoots.end(), [&](std::string root) {
+        while (root.size() > 1 && root.back() == '/') root.pop_back();
+        return path != root && rules::path_is_under(path, root);
+    });
+}
+
 }  // namespace
 
 std::vector<BundleObject> flatten_bundle(const Bundle& b) {
@@ -88,12 +172,13 @@ std::vector<PolicyFinding> policy_findings(const Bundle& b, const ClusterProfile
         if (is_rbac_kind(kind))
             add(bo.pointer + "/kind", "verify.policy.rbac", label + " grants Kubernetes API permissions (RBAC)",
                 p.policyAllowRbac, "policy.allowRbac");
+        const std::string group = deployer_group(string_at(o, "apiVersion"), kind);
+        if (!group.empty())
+            add(bo.pointer + "/apiVersion", "verify.policy.deployer",
+                label + " makes a GitOps controller deploy other manifests with the controller's rights (" + group + ")",
+                p.policyAllowDeployers, "policy.allowDeployers");
         if (is_cluster_scoped_kind(kind)) {
-            // A PersistentVolume bound by claimRef to a claim in the app's namespace serves only that
-            // claim (the nas-mount pattern's static NFS volume): it counts as the app's own.
-            bool bound_here = kind == "PersistentVolume" && o.contains("spec") && o["spec"].is_object() &&
-                              string_at(o["spec"], "claimRef", "namespace") == b.namespace_ &&
-                              !string_at(o["spec"], "claimRef", "name").empty();
+            bool bound_here = kind == "PersistentVolume" && is_own_nas_volume(o, b, p);
             bool allowed = std::find(p.policyAllowClusterScopedKinds.begin(), p.policyAllowClusterScopedKinds.end(),
                                      kind) != p.policyAllowClusterScopedKinds.end();
             if (!bound_here)
@@ -130,6 +215,20 @@ std::vector<PolicyFinding> policy_findings(const Bundle& b, const ClusterProfile
                     add(at, "verify.policy.host_path",
                         label + " mounts the node's file system (local volume " + string_at(*it, "path") + ")",
                         p.policyAllowHostPath, "policy.allowHostPath");
+                if (key == "hostPort" && ((it->is_number() && it->get<double>() != 0) ||
+                                          (it->is_string() && !it->get_ref<const std::string&>().empty() &&
+                                           it->get_ref<const std::string&>() != "0")))
+                    add(at, "verify.policy.host_namespace",
+                        label + " binds a port on the node (hostPort " + shown(it->is_string() ? it->get<std::string>() : it->dump()) + ")",
+                        p.policyAllowHostNamespaces, "policy.allowHostNamespaces");
+                // Pod and container level alike: either one turns the runtime's syscall filter off.
+                if (key == "seccompProfile" && it->is_object() && lower(string_at(*it, "type")) == "unconfined")
+                    add(at + "/type", "verify.policy.privileged",
+                        label + " runs without a syscall filter (seccompProfile type Unconfined)", p.policyAllowPrivileged,
+                        "policy.allowPrivileged");
+                if (key == "procMount" && it->is_string() && lower(it->get<std::string>()) == "unmasked")
+                    add(at, "verify.policy.privileged", label + " sees the node's unmasked /proc (procMount: Unmasked)",
+                        p.policyAllowPrivileged, "policy.allowPrivileged");
                 if (key == "securityContext" && it->is_object()) {
                     auto priv = it->find("privileged");
                     if (priv != it->end() && priv->is_boolean() && priv->get<bool>())
@@ -139,10 +238,11 @@ std::vector<PolicyFinding> policy_findings(const Bundle& b, const ClusterProfile
                     if (caps != it->end() && caps->is_object() && caps->contains("add") && (*caps)["add"].is_array()) {
                         const json& addl = (*caps)["add"];
                         for (std::size_t i = 0; i < addl.size(); ++i) {
-                            std::string c = addl[i].is_string() ? addl[i].get<std::string>() : "";
-                            if (c == "ALL" || c == "SYS_ADMIN" || c == "CAP_SYS_ADMIN")
+                            std::string c = addl[i].is_string() ? addl[i].get<std::string>() : addl[i].dump();
+                            if (!addl[i].is_string() || !is_baseline_capability(c))
                                 add(at + "/capabilities/add/" + std::to_string(i), "verify.policy.privileged",
-                                    label + " adds the capability " + c + " (as good as privileged)",
+                                    label + " adds the capability " + shown(c) +
+                                        ", which is not in the Pod Security baseline set",
                                     p.policyAllowPrivileged, "policy.allowPrivileged");
                         }
                     }

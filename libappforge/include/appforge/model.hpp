@@ -127,7 +127,7 @@ struct ClusterProfile {
     std::string mountPath = "/data";
     std::string nasCapacity = "100Gi";
     std::vector<std::string> nasEndpoints{"nfs://nas.internal:2049"};
-    std::vector<std::string> nasAppRoots{"/mnt/pool/apps"};
+    std::vector<std::string> nasAppRoots{"/mnt/pool/apps", "/mnt/apps"};
     std::vector<std::string> s3Regions;  ///< empty means the AWS list
     std::optional<SecretStoreRef> secretStore;
     std::string volsyncRepositorySecret = "restic-credentials";  ///< Secret restic reads (data model)
@@ -144,10 +144,11 @@ struct ClusterProfile {
     // policy: what a rendered object may do (verify.policy.*); everything off unless allowed,
     // and anything allowed makes the GitOps risk verdict needs-review.
     std::vector<std::string> policyAllowClusterScopedKinds;  ///< kinds that may live outside the namespace
-    bool policyAllowPrivileged = false;                      ///< privileged containers, CAP_SYS_ADMIN/ALL
-    bool policyAllowHostNamespaces = false;                  ///< hostNetwork, hostPID, hostIPC
+    bool policyAllowPrivileged = false;  ///< privileged, capabilities beyond the PSS baseline, Unconfined seccomp, Unmasked procMount
+    bool policyAllowHostNamespaces = false;                  ///< hostNetwork, hostPID, hostIPC, hostPort
     bool policyAllowHostPath = false;                        ///< hostPath volumes
     bool policyAllowRbac = false;                            ///< Role, ClusterRole, RoleBinding, ClusterRoleBinding
+    bool policyAllowDeployers = false;  ///< Flux and Argo CD objects that make a controller deploy other manifests
     /// komodo.url: the only Komodo API base URL credentials are sent to (a deploy may override it); none by default.
     std::optional<std::string> komodoUrl;
     /// registries.allowed: host[:port] entries `validate --check-images` may contact (token services included).
