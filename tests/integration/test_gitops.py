@@ -164,9 +164,14 @@ class Repo:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Repo:
-    home = tmp_path / "home"
-    home.mkdir()
-    work = tmp_path / "gitops"
+    return make_fixture_repo(tmp_path)
+
+
+def make_fixture_repo(base: Path) -> Repo:
+    """The FIXTURE tree committed on main in base/gitops, with its own empty HOME in base/home."""
+    home = base / "home"
+    home.mkdir(parents=True)
+    work = base / "gitops"
     work.mkdir()
     r = Repo(work, clean_env(home))
     for rel, text in FIXTURE.items():

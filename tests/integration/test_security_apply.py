@@ -21,22 +21,12 @@ from pathlib import Path
 
 import pytest
 
-from test_gitops import FIXTURE, NS_ROOT, WHOAMI, Repo, audit_lines, clean_env, cli, codes, run, tool, write_request
+from test_gitops import (NS_ROOT, WHOAMI, Repo, audit_lines, cli, codes, make_fixture_repo, run, tool,
+                         write_request)
 
 
 def make_repo(base: Path) -> Repo:
-    home = base / "home"
-    home.mkdir(parents=True)
-    work = base / "gitops"
-    work.mkdir()
-    r = Repo(work, clean_env(home))
-    for rel, text in FIXTURE.items():
-        f = work / rel
-        f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_text(text)
-    r.git("init", "-q", "-b", "main")
-    r.git("add", "-A")
-    r.git("-c", "user.name=Fixture", "-c", "user.email=fixture@example.org", "commit", "-q", "-m", "initial tree")
+    r = make_fixture_repo(base)
     # merge, revert, cherry-pick and rebase need an identity; apply then uses it too
     r.git("config", "user.name", "Fixture")
     r.git("config", "user.email", "fixture@example.org")
