@@ -75,6 +75,7 @@ std::shared_ptr<const Engine> lab2_engine() {
 std::string profile_arg(const Engine& e, const std::string& what) {
     const ClusterProfile& p = e.profile();
     if (what == "nas") return p.nasEndpoints.empty() ? std::string("nfs://nas.internal:2049") : p.nasEndpoints.front();
+    if (what == "nas-root") return p.nasAppRoots.empty() ? std::string("/mnt/apps") : p.nasAppRoots.front();
     if (what == "region") return p.s3Regions.empty() ? std::string("eu-central-1") : p.s3Regions.front();
     if (what == "zone") return p.publicZone;
     return p.internalZone;
@@ -108,7 +109,8 @@ const std::vector<Batch>& batches() {
             auto gen = [&](const std::string& name, const Engine& e) {
                 std::string cmd = "python3 '" + (source_dir() / "bench/gen_requests.py").string() + "' '" +
                                   (root / name).string() + "' --count 5000 --prefix " + name + "x" +
-                                  " --nas-endpoint '" + profile_arg(e, "nas") + "' --s3-region '" +
+                                  " --nas-endpoint '" + profile_arg(e, "nas") + "' --nas-root '" +
+                                  profile_arg(e, "nas-root") + "' --s3-region '" +
                                   profile_arg(e, "region") + "' --zone '" + profile_arg(e, "zone") +
                                   "' --internal-zone '" + profile_arg(e, "internal") + "'" +
                                   (e.profile().requireResourceRequests ? " --always-resources" : "") + " 2>/dev/null";

@@ -55,7 +55,7 @@ def request(i, combo, args):
         sc["sizeGi"] = 1 + i % 200
     if storage == "nas-mount":
         sc["nasEndpoint"] = args.nas_endpoint
-        sc["nasSubpath"] = f"/mnt/apps/{name}"
+        sc["nasSubpath"] = f"{args.nas_root}/{name}"
     if storage == "s3-external":
         sc["s3Bucket"] = f"bucket-{name}"
         sc["s3Region"] = args.s3_region
@@ -93,6 +93,7 @@ def main(argv):
     ap.add_argument("--count", type=int, default=10000)
     ap.add_argument("--prefix", default="app")
     ap.add_argument("--nas-endpoint", default="nfs://nas.internal:2049")
+    ap.add_argument("--nas-root", default="/mnt/apps", help="one of the profile's NAS app roots")
     ap.add_argument("--s3-region", default="eu-central-1")
     ap.add_argument("--zone", default="hypyr.space", help="the profile's public zone")
     ap.add_argument("--always-resources", action="store_true",

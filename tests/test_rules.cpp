@@ -226,7 +226,11 @@ TEST_CASE("storage: longhorn sizeGi 1-1000 and the warning threshold", "[rules]"
 
 TEST_CASE("storage: NAS endpoint and subpath", "[rules]") {
     expect_ok(nas_app("/mnt/apps/demo"));
-    expect_ok(nas_app("/"));
+    expect_ok(nas_app("/mnt/pool/apps/demo/config"));
+    // The export becomes the app's volume: only below an app root, never the root or the whole NAS.
+    for (const char* outside : {"/", "/mnt/apps", "/mnt/apps/", "/mnt/appsx/demo", "/srv/other"})
+        expect_one(nas_app(outside), "storage.nasSubpath.root", "/storageConfig/nasSubpath",
+                   "Subpath must lie below one of this cluster's NAS app roots: /mnt/pool/apps, /mnt/apps");
     for (const char* trav : {"/mnt/apps/../etc", "/..", "/mnt/apps/%2e%2e/x", "/mnt/a..b"})
         expect_one(nas_app(trav), "storage.nasSubpath.traversal", "/storageConfig/nasSubpath",
                    "Subpath must not contain relative directory references");

@@ -13,58 +13,22 @@
 #include "appforge/engine.hpp"
 #include "appforge/gitops.hpp"
 #include "appforge/net_rules.hpp"
+#include "security_support.hpp"
 
 using appforge::Diagnostics;
 namespace fs = std::filesystem;
 
-namespace {
+using sectest::dump;
+using sectest::has_code;
+using sectest::indent;
+using sectest::Scratch;
 
-bool has_code(const Diagnostics& ds, const std::string& code, const std::string& path = "") {
-    for (const auto& d : ds)
-        if (d.code == code && (path.empty() || d.path == path)) return true;
-    return false;
-}
+namespace {
 
 bool has_code_prefix(const Diagnostics& ds, const std::string& prefix) {
     for (const auto& d : ds)
         if (d.code.rfind(prefix, 0) == 0) return true;
     return false;
-}
-
-std::string dump(const Diagnostics& ds) {
-    std::string s;
-    for (const auto& d : ds) s += d.path + " [" + d.code + "] " + d.message + "\n";
-    return s;
-}
-
-/// A fresh folder under the temp dir, removed at scope exit.
-struct Scratch {
-    fs::path dir;
-    Scratch() {
-        std::random_device rd;
-        dir = fs::temp_directory_path() / ("appforge-pol-" + std::to_string(rd()) + std::to_string(rd()));
-        fs::create_directories(dir);
-    }
-    ~Scratch() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-    void write(const std::string& rel, const std::string& text) const {
-        fs::create_directories((dir / rel).parent_path());
-        std::ofstream(dir / rel, std::ios::binary) << text;
-    }
-};
-
-std::string indent(const std::string& text, const std::string& by) {
-    std::string out;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        std::size_t nl = text.find('\n', start);
-        out += by + text.substr(start, nl - start) + "\n";
-        if (nl == std::string::npos) break;
-        start = nl + 1;
-    }
-    return out;
 }
 
 /// A storage pattern with an emptyDir volume plus one extra manifest (extra.yaml).

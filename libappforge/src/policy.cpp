@@ -203,36 +203,37 @@ std::vector<PolicyFinding> policy_findings(const Bundle& b, const ClusterProfile
             if (!n.v->is_object()) continue;
             for (auto it = n.v->begin(); it != n.v->end(); ++it) {
                 const std::string& key = it.key();
-                const std::string at = bo.pointer + n.ptr + "/" + pointer_token(key);
+                // The pointer is built only for a finding: this walk visits every key of every object.
+                auto at = [&]() { return bo.pointer + n.ptr + "/" + pointer_token(key); };
                 if ((key == "hostNetwork" || key == "hostPID" || key == "hostIPC") && it->is_boolean() && it->get<bool>())
-                    add(at, "verify.policy.host_namespace", label + " shares the node's namespaces (" + key + ": true)",
+                    add(at(), "verify.policy.host_namespace", label + " shares the node's namespaces (" + key + ": true)",
                         p.policyAllowHostNamespaces, "policy.allowHostNamespaces");
                 if (key == "hostPath" && it->is_object())
-                    add(at, "verify.policy.host_path",
+                    add(at(), "verify.policy.host_path",
                         label + " mounts the node's file system (hostPath " + string_at(*it, "path") + ")",
                         p.policyAllowHostPath, "policy.allowHostPath");
                 if (key == "local" && it->is_object() && kind == "PersistentVolume" && n.ptr == "/spec")
-                    add(at, "verify.policy.host_path",
+                    add(at(), "verify.policy.host_path",
                         label + " mounts the node's file system (local volume " + string_at(*it, "path") + ")",
                         p.policyAllowHostPath, "policy.allowHostPath");
                 if (key == "hostPort" && ((it->is_number() && it->get<double>() != 0) ||
                                           (it->is_string() && !it->get_ref<const std::string&>().empty() &&
                                            it->get_ref<const std::string&>() != "0")))
-                    add(at, "verify.policy.host_namespace",
+                    add(at(), "verify.policy.host_namespace",
                         label + " binds a port on the node (hostPort " + shown(it->is_string() ? it->get<std::string>() : it->dump()) + ")",
                         p.policyAllowHostNamespaces, "policy.allowHostNamespaces");
                 // Pod and container level alike: either one turns the runtime's syscall filter off.
                 if (key == "seccompProfile" && it->is_object() && lower(string_at(*it, "type")) == "unconfined")
-                    add(at + "/type", "verify.policy.privileged",
+                    add(at() + "/type", "verify.policy.privileged",
                         label + " runs without a syscall filter (seccompProfile type Unconfined)", p.policyAllowPrivileged,
                         "policy.allowPrivileged");
                 if (key == "procMount" && it->is_string() && lower(it->get<std::string>()) == "unmasked")
-                    add(at, "verify.policy.privileged", label + " sees the node's unmasked /proc (procMount: Unmasked)",
+                    add(at(), "verify.policy.privileged", label + " sees the node's unmasked /proc (procMount: Unmasked)",
                         p.policyAllowPrivileged, "policy.allowPrivileged");
                 if (key == "securityContext" && it->is_object()) {
                     auto priv = it->find("privileged");
                     if (priv != it->end() && priv->is_boolean() && priv->get<bool>())
-                        add(at + "/privileged", "verify.policy.privileged", label + " runs a privileged container",
+                        add(at() + "/privileged", "verify.policy.privileged", label + " runs a privileged container",
                             p.policyAllowPrivileged, "policy.allowPrivileged");
                     auto caps = it->find("capabilities");
                     if (caps != it->end() && caps->is_object() && caps->contains("add") && (*caps)["add"].is_array()) {
@@ -240,7 +241,7 @@ std::vector<PolicyFinding> policy_findings(const Bundle& b, const ClusterProfile
                         for (std::size_t i = 0; i < addl.size(); ++i) {
                             std::string c = addl[i].is_string() ? addl[i].get<std::string>() : addl[i].dump();
                             if (!addl[i].is_string() || !is_baseline_capability(c))
-                                add(at + "/capabilities/add/" + std::to_string(i), "verify.policy.privileged",
+                                add(at() + "/capabilities/add/" + std::to_string(i), "verify.policy.privileged",
                                     label + " adds the capability " + shown(c) +
                                         ", which is not in the Pod Security baseline set",
                                     p.policyAllowPrivileged, "policy.allowPrivileged");
