@@ -126,11 +126,8 @@ bool is_own_nas_volume(const json& o, const Bundle& b, const ClusterProfile& p) 
         int port = 0;
         return parse_nas_endpoint(e, host, port) && lower(host) == server;
     });
-    if (server.empty() || !known_server || !rules::is_absolute_clean_path(path)) return false;
-    return std::any_of(p.nasAppRoots.begin(), p.nasAppRoots.end(), [&](std::string root) {
-        while (root.size() > 1 && root.back() == '/') root.pop_back();
-        return path != root && rules::path_is_under(path, root);
-    });
+    return !server.empty() && known_server && rules::is_absolute_clean_path(path) &&
+           rules::is_below_an_app_root(path, p.nasAppRoots);
 }
 
 }  // namespace
@@ -156,8 +153,13 @@ std::vector<BundleObject> flatten_bundle(const Bundle& b) {
 }
 
 std::vector<PolicyFinding> policy_findings(const Bundle& b, const ClusterProfile& p) {
+    return policy_findings(flatten_bundle(b), b, p);
+}
+
+std::vector<PolicyFinding> policy_findings(const std::vector<BundleObject>& objects, const Bundle& b,
+                                           const ClusterProfile& p) {
     std::vector<PolicyFinding> out;
-    for (const auto& bo : flatten_bundle(b)) {
+    for (const auto& bo : objects) {
         const json& o = *bo.object;
         if (!o.is_object()) continue;
         const std::string kind = string_at(o, "kind");
@@ -255,9 +257,9 @@ std::vector<PolicyFinding> policy_findings(const Bundle& b, const ClusterProfile
     return out;
 }
 
-Diagnostics check_policy(const Bundle& b, const ClusterProfile& p) {
+Diagnostics check_policy(const std::vector<BundleObject>& objects, const Bundle& b, const ClusterProfile& p) {
     Diagnostics out;
-    for (auto& f : policy_findings(b, p))
+    for (auto& f : policy_findings(objects, b, p))
         if (!f.allowed) out.push_back(Diagnostic{std::move(f.path), std::move(f.code), std::move(f.message), Severity::error});
     return out;
 }

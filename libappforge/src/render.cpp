@@ -391,7 +391,7 @@ Diagnostics verify_bundle(const Bundle& b, const AppRequest& r, const ClusterPro
                 err(bo.pointer, "/spec/sourcePVC", "verify.source_pvc", "ReplicationSource must back up a claim in the bundle");
         }
     }
-    auto policy = check_policy(b, p);
+    auto policy = check_policy(objects, b, p);
     out.insert(out.end(), policy.begin(), policy.end());
     return out;
 }

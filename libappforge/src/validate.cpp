@@ -270,13 +270,7 @@ Diagnostics check_app_request(const AppRequest& r, const ClusterProfile& profile
                 s.error("/storageConfig/nasSubpath", "storage.nasSubpath.traversal", messages::subpath_traversal);
             else if (auto why = rules::subpath_problem(p))
                 s.error("/storageConfig/nasSubpath", "storage.nasSubpath.format", "Subpath is not usable: " + *why);
-            else if (!profile.nasAppRoots.empty() &&
-                     std::none_of(profile.nasAppRoots.begin(), profile.nasAppRoots.end(), [&](std::string root) {
-                         std::string path = p;
-                         for (std::string* t : {&root, &path})
-                             while (t->size() > 1 && t->back() == '/') t->pop_back();
-                         return path != root && rules::path_is_under(path, root);
-                     }))
+            else if (!profile.nasAppRoots.empty() && !rules::is_below_an_app_root(p, profile.nasAppRoots))
                 // The export is mounted as the app's volume: anywhere else on the NAS is other data
                 // (the policy refuses the PersistentVolume too; this names the field).
                 s.error("/storageConfig/nasSubpath", "storage.nasSubpath.root",

@@ -925,6 +925,18 @@ bool path_is_under(std::string_view path, std::string_view root) {
     return path.size() > root.size() && starts_with(path, root) && path[root.size()] == '/';
 }
 
+bool is_below_an_app_root(std::string_view path, const std::vector<std::string>& roots) {
+    auto trimmed = [](std::string_view s) {
+        while (s.size() > 1 && s.back() == '/') s.remove_suffix(1);
+        return s;
+    };
+    const std::string_view p = trimmed(path);
+    return std::any_of(roots.begin(), roots.end(), [&](const std::string& root) {
+        const std::string_view r = trimmed(root);
+        return p != r && path_is_under(p, r);
+    });
+}
+
 // =======================================================================================
 // SHA-256 and SHA-1 (FIPS 180-4)
 // =======================================================================================

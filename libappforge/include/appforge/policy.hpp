@@ -36,8 +36,11 @@ struct PolicyFinding {
 
 /// Every governed thing in the bundle, allowed or not.
 std::vector<PolicyFinding> policy_findings(const Bundle& b, const ClusterProfile& p);
+/// The same over objects already flattened from b (verification has them at hand).
+std::vector<PolicyFinding> policy_findings(const std::vector<BundleObject>& objects, const Bundle& b,
+                                           const ClusterProfile& p);
 
-/// The findings the profile does not allow, as verification errors.
-Diagnostics check_policy(const Bundle& b, const ClusterProfile& p);
+/// The findings the profile does not allow, as verification errors (objects flattened from b).
+Diagnostics check_policy(const std::vector<BundleObject>& objects, const Bundle& b, const ClusterProfile& p);
 
 }  // namespace appforge

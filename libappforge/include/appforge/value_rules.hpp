@@ -114,6 +114,10 @@ bool is_absolute_clean_path(std::string_view s);
 /// Prefix checks on raw strings accept "/mnt/apps01x" under "/mnt/apps01"; this one respects segment boundaries.
 bool path_is_under(std::string_view path, std::string_view root);
 
+/// A NAS export an app may mount: strictly below one of the roots (trailing '/' ignored), because a
+/// root itself, or anything beside the roots, holds other apps' data.
+bool is_below_an_app_root(std::string_view path, const std::vector<std::string>& roots);
+
 // ---------------------------------------------------------------------------------------
 // Hashing and ids (own implementations of FIPS 180-4 and RFC 4122)
 // ---------------------------------------------------------------------------------------
