@@ -25,13 +25,22 @@ namespace appforge {
 using nlohmann::json;
 namespace mus = kainjow::mustache;
 
-const char* to_string(PatternKind k) {
-    switch (k) {
-        case PatternKind::storage: return "storage";
-        case PatternKind::ingress: return "ingress";
-        case PatternKind::backup: return "backup";
-    }
-    return "storage";
+namespace {
+constexpr const char* kKindNames[] = {"storage", "ingress", "backup", "workload"};
+}  // namespace
+
+const std::vector<PatternKind>& pattern_kinds() {
+    static const std::vector<PatternKind> kinds{PatternKind::storage, PatternKind::ingress, PatternKind::backup,
+                                                PatternKind::workload};
+    return kinds;
+}
+
+const char* to_string(PatternKind k) { return kKindNames[static_cast<int>(k)]; }
+
+std::optional<PatternKind> pattern_kind_from_string(std::string_view s) {
+    for (PatternKind k : pattern_kinds())
+        if (s == to_string(k)) return k;
+    return std::nullopt;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -51,6 +60,9 @@ struct Template::Impl {
     explicit Impl(const std::string& text) : m(text) {}
     mus::mustache m;
     bool fast_ok = false;  ///< the template text cannot be confused with the markers
+    /// Top-level context names the template's tags start with: only these shape its output, so
+    /// a list this template never reads does not multiply its skeletons.
+    std::set<std::string, std::less<>> referenced;
     std::mutex mu;         ///< guards skeletons
     std::unordered_map<std::string, std::shared_ptr<const Skeleton>> skeletons;  ///< by context shape
 };
@@ -60,7 +72,7 @@ namespace {
 /// Variables holding integers the rules layer has already range-checked; only these may stand
 /// outside double quotes, where YAML reads them as numbers.
 const std::set<std::string>& numeric_variables() {
-    static const std::set<std::string> names{"sizeGi", "retentionDays", "servicePort", "containerPort"};
+    static const std::set<std::string> names{"sizeGi", "retentionDays", "servicePort", "containerPort", "port"};
     return names;
 }
 
@@ -241,6 +253,13 @@ Template::Template(std::string source_name, std::string text, int first_line) : 
     impl_->m.set_custom_escape([](const std::string& s) { return yaml_double_quoted_body(s); });
     error_ = lint_template(text_, source_name, first_line);
     impl_->fast_ok = error_.empty() && text_.find_first_of("\\\x01\x02") == std::string::npos;
+    MustacheTag tag;
+    for (std::size_t i = 0; next_tag(text_, i, tag); i = tag.end) {
+        std::string_view name = tag.contents;
+        if (!name.empty() && (name[0] == '#' || name[0] == '^' || name[0] == '/' || name[0] == '!')) name.remove_prefix(1);
+        while (!name.empty() && is_mustache_space(name.front())) name.remove_prefix(1);
+        impl_->referenced.emplace(name.substr(0, name.find('.')));
+    }
 }
 
 Template::~Template() = default;
@@ -266,15 +285,18 @@ constexpr std::size_t kMaxSkeletons = 256;
 const std::string kOpenText = "\\x01";
 const std::string kCloseText = "\\x02";
 
-/// Appends the shape of a context (keys, types, truthiness) to sig and, when shadow is given,
-/// builds the marker context; false when a key or value is outside what the fast path handles.
-bool context_shape(const json& v, std::string& path, std::string& sig, json* shadow) {
+/// Appends the shape of a context (keys, types, truthiness, list lengths) to sig and, when
+/// shadow is given, builds the marker context; false when a key or value is outside what the
+/// fast path handles. At the top level (names given) only the names the template reads count.
+bool context_shape(const json& v, std::string& path, std::string& sig, json* shadow,
+                   const std::set<std::string, std::less<>>* names = nullptr) {
     switch (v.type()) {
         case json::value_t::object: {
             sig += '{';
             if (shadow) *shadow = json::object();
             for (auto it = v.begin(); it != v.end(); ++it) {
                 const std::string& k = it.key();
+                if (names && names->count(k) == 0) continue;
                 if (k.empty()) return false;
                 for (char c : k)
                     if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
@@ -299,7 +321,28 @@ bool context_shape(const json& v, std::string& path, std::string& sig, json* sha
         case json::value_t::number_unsigned: sig += 'n'; break;
         case json::value_t::boolean: sig += v.get<bool>() ? 't' : 'f'; return shadow ? (*shadow = v, true) : true;
         case json::value_t::null: sig += 'z'; return shadow ? (*shadow = v, true) : true;
-        default: return false;  // lists iterate sections; floats print in many ways
+        case json::value_t::array: {
+            // Sections iterate lists: each length is its own shape, items are addressed by index.
+            sig += '[';
+            sig += std::to_string(v.size());
+            if (shadow) *shadow = json::array();
+            for (std::size_t i = 0; i < v.size(); ++i) {
+                std::size_t mark = path.size();
+                path += '.';
+                path += std::to_string(i);
+                json* item = nullptr;
+                if (shadow) {
+                    shadow->push_back(json());
+                    item = &shadow->back();
+                }
+                bool ok = context_shape(v[i], path, sig, item);
+                path.resize(mark);
+                if (!ok) return false;
+            }
+            sig += ']';
+            return true;
+        }
+        default: return false;  // floats print in many ways
     }
     if (shadow) *shadow = std::string(1, kOpen) + path + kClose;
     sig += ',';
@@ -312,10 +355,17 @@ const json* value_at(const json& ctx, std::string_view path) {
     while (true) {
         std::size_t dot = path.find('.');
         std::string_view k = path.substr(0, dot);
-        if (!cur->is_object()) return nullptr;
-        auto it = cur->find(std::string(k));
-        if (it == cur->end()) return nullptr;
-        cur = &*it;
+        if (cur->is_array()) {
+            std::size_t i = 0;
+            for (char c : k) i = i * 10 + static_cast<std::size_t>(c - '0');  // context_shape wrote it
+            if (k.empty() || i >= cur->size()) return nullptr;
+            cur = &(*cur)[i];
+        } else {
+            if (!cur->is_object()) return nullptr;
+            auto it = cur->find(std::string(k));
+            if (it == cur->end()) return nullptr;
+            cur = &*it;
+        }
         if (dot == std::string_view::npos) return cur;
         path.remove_prefix(dot + 1);
     }
@@ -428,7 +478,7 @@ std::size_t count_of(const std::string& text, const std::string& what) {
 Result<std::vector<json>> Template::render_documents(const json& context, const ParseLimits& limits) const {
     std::string sig;
     std::string path;
-    if (!impl_->fast_ok || !context.is_object() || !context_shape(context, path, sig, nullptr))
+    if (!impl_->fast_ok || !context.is_object() || !context_shape(context, path, sig, nullptr, &impl_->referenced))
         return parse_documents(render(context), limits);
     sig += '|' + std::to_string(limits.max_bytes) + ',' + std::to_string(limits.max_depth) + ',' +
            std::to_string(limits.max_nodes) + ',' + std::to_string(limits.max_documents);
@@ -443,7 +493,7 @@ Result<std::vector<json>> Template::render_documents(const json& context, const 
         json shadow;
         path.clear();
         std::string ignored;
-        context_shape(context, path, ignored, &shadow);
+        context_shape(context, path, ignored, &shadow, &impl_->referenced);
         std::string text = render(shadow);
         auto parsed = parse_documents(text, limits);
         // Escaped values are at most twice their length: stay far inside the size limit.
@@ -534,17 +584,17 @@ json probe_context() {
                 {"repositoryKey", "k"},
                 {"snapshotClass", "s"},
                 {"cacheCapacity", "1Gi"},
-                {"claimName", "probe-data"}};
+                {"claimName", "probe-data"},
+                {"recreate", true},
+                {"ports", json::array({json{{"name", "http"}, {"port", 8080}, {"protocol", "TCP"}},
+                                       json{{"name", "mqtt"}, {"port", 1883}, {"protocol", "UDP"}}})},
+                {"resources", {{"requests", {{"cpu", "100m"}, {"memory", "64Mi"}}}}},
+                {"hasMounts", true},
+                {"mounts", json::array({json{{"name", "app-data"}, {"mountPath", "/data"}},
+                                        json{{"name", "scratch"}, {"mountPath", "/tmp"}}})}};
 }
 
 }  // namespace
-
-std::map<std::string, std::shared_ptr<const Pattern>>& Catalog::table(PatternKind k) {
-    return k == PatternKind::storage ? storage_ : k == PatternKind::ingress ? ingress_ : backup_;
-}
-const std::map<std::string, std::shared_ptr<const Pattern>>& Catalog::table(PatternKind k) const {
-    return k == PatternKind::storage ? storage_ : k == PatternKind::ingress ? ingress_ : backup_;
-}
 
 Diagnostics Catalog::add(const std::string& source_name, std::string_view text) {
     Diagnostics out;
@@ -569,7 +619,9 @@ Diagnostics Catalog::add(const std::string& source_name, std::string_view text) 
     const json& j = *doc.value;
     auto p = std::make_shared<Pattern>();
     std::string kind = j["kind"].get<std::string>();
-    p->kind = kind == "storage" ? PatternKind::storage : kind == "ingress" ? PatternKind::ingress : PatternKind::backup;
+    auto k = pattern_kind_from_string(kind);
+    if (!k) return fail("pattern.kind", source_name + ": unknown pattern kind '" + kind + "'");
+    p->kind = *k;
     p->id = j["id"].get<std::string>();
     p->name = j["name"].get<std::string>();
     p->description = j["description"].get<std::string>();
@@ -611,6 +663,25 @@ Diagnostics Catalog::add(const std::string& source_name, std::string_view text) 
     if (p->kind == PatternKind::storage && (!p->volume || p->volumeName.empty()))
         return fail("pattern.storage.volume", source_name + ": a storage pattern needs 'volumeName' and 'volume'");
     if (!errors.empty()) return fail("pattern.template", errors);
+    if (p->kind == PatternKind::workload && p->manifests.empty())
+        return fail("pattern.workload.manifest", source_name + ": a workload pattern needs at least one manifest");
+    if (j.contains("slots")) {
+        if (p->kind != PatternKind::workload)
+            return fail("pattern.slot", source_name + ": only workload patterns have slots");
+        // Proven at load like the templates: the probe rendering must hold the slot's parent object.
+        auto probe = p->manifests.front().tmpl->render_documents(probe_context(), ParseLimits{1u << 20, 64, 200000, 1});
+        for (auto it = j["slots"].begin(); it != j["slots"].end(); ++it) {
+            json::json_pointer at(it.value().get<std::string>());
+            const json* parent = nullptr;
+            if (probe.ok() && !probe.value->empty() && probe.value->front().contains(at.parent_pointer()))
+                parent = &probe.value->front().at(at.parent_pointer());
+            const json* here = parent && parent->is_object() && parent->contains(at.back()) ? &(*parent)[at.back()] : nullptr;
+            if (!parent || !parent->is_object() || (here && !here->is_array() && !here->is_null()))
+                return fail("pattern.slot", source_name + ": slot '" + it.key() + "' at " + at.to_string() +
+                                                " is not a list under an object of the first manifest");
+            p->slots.push_back(PatternSlot{it.key(), std::move(at)});
+        }
+    }
     table(p->kind)[p->id] = std::move(p);
     return out;
 }
@@ -686,8 +757,8 @@ Diagnostics Catalog::load_dir(const std::string& dir) {
     // The folder named on the command line is the caller's choice; links below it are not: a
     // link could pull files from anywhere into the catalog.
     std::vector<fs::path> files;
-    for (const char* kind : {"storage", "ingress", "backup"}) {
-        fs::path sub = fs::path(dir) / kind;
+    for (PatternKind k : pattern_kinds()) {
+        fs::path sub = fs::path(dir) / to_string(k);
         auto st = fs::symlink_status(sub, ec);
         if (ec || st.type() == fs::file_type::not_found) continue;
         if (st.type() == fs::file_type::symlink) {
@@ -718,10 +789,8 @@ Diagnostics Catalog::load_dir(const std::string& dir) {
         if (more.empty()) {
             // The file name is the id: a mismatch would make overrides silently miss.
             std::string stem = f.stem().string();
-            std::string kind = f.parent_path().filename().string();
-            PatternKind k = kind == "storage" ? PatternKind::storage
-                            : kind == "ingress" ? PatternKind::ingress : PatternKind::backup;
-            if (!staged.find(k, stem))
+            auto k = pattern_kind_from_string(f.parent_path().filename().string());
+            if (!k || !staged.find(*k, stem))
                 more.push_back(Diagnostic{"", "pattern.file_name",
                                           f.string() + ": file name must be '<id>.yaml' and the folder its kind",
                                           Severity::error});

@@ -64,6 +64,7 @@ void each_field(S& s, V& v) {
         v("mergedAt", s.mergedAt);
         v("validationErrors", s.validationErrors);
         v("manifestValidationErrors", s.manifestValidationErrors);
+        v("workloadPattern", s.workloadPattern);
     } else if constexpr (std::is_same_v<T, ResourceRequests>) {
         v("cpu", s.cpu);
         v("memory", s.memory);
@@ -135,6 +136,10 @@ void each_field(S& s, V& v) {
             g("root", s.gitopsRoot);
             g("cluster", s.gitopsCluster);
             g("namespacesDir", s.gitopsNamespacesDir);
+        });
+        v.group("workload", [&](V& g) {
+            g("default", s.workloadDefault);
+            g("allowed", s.workloadAllowed);
         });
         v.group("policy", [&](V& g) {
             g("allowClusterScopedKinds", s.policyAllowClusterScopedKinds);

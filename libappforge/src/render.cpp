@@ -26,7 +26,7 @@ constexpr const char* kIdNamespace = "4f1c2a9e-6b1d-5c1e-9a51-2d6f3b7a8c01";
 json standard_labels(const std::string& app) { return json{{kNameLabel, app}, {kManagedLabel, "appforge"}}; }
 
 json build_context(const AppRequest& r, const ClusterProfile& p, const Pattern* storage, const Pattern* ingress,
-                   const Pattern* backup) {
+                   const Pattern* backup, const std::string& id) {
     json c;
     c["appName"] = r.appName;
     c["namespace"] = r.effective_namespace();
@@ -73,42 +73,50 @@ json build_context(const AppRequest& r, const ClusterProfile& p, const Pattern* 
     c["snapshotClass"] = p.volsyncSnapshotClass;
     c["cacheCapacity"] = p.volsyncCacheCapacity;
     (void)backup;
+    // The workload's values: lists in their final order, every item with all of its keys (a key
+    // missing from an item would resolve to the parent's key of that name).
+    c["requestId"] = id;
+    c["recreate"] = storage && storage->persistent;
+    c["ports"] = json::array({json{{"name", "http"}, {"port", kContainerPort}, {"protocol", "TCP"}}});
+    json resources;  // null: no resources key at all
+    if (r.resourceRequests && (r.resourceRequests->cpu || r.resourceRequests->memory)) {
+        json req{{"cpu", nullptr}, {"memory", nullptr}};
+        if (r.resourceRequests->cpu) req["cpu"] = *r.resourceRequests->cpu;
+        if (r.resourceRequests->memory) req["memory"] = *r.resourceRequests->memory;
+        resources = {{"requests", std::move(req)}};
+    }
+    c["resources"] = std::move(resources);
+    json mounts = json::array();
+    if (storage) mounts.push_back(json{{"name", storage->volumeName}, {"mountPath", p.mountPath}});
+    c["hasMounts"] = !mounts.empty();
+    c["mounts"] = std::move(mounts);
     return c;
 }
 
-json build_deployment(const AppRequest& r, const ClusterProfile& p, const Pattern* storage, const std::string& id) {
-    json labels = standard_labels(r.appName);
-    json container;
-    container["name"] = r.appName;
-    container["image"] = r.containerImage;
-    container["ports"] = json::array({json{{"name", "http"}, {"containerPort", kContainerPort}, {"protocol", "TCP"}}});
-    if (r.resourceRequests && (r.resourceRequests->cpu || r.resourceRequests->memory)) {
-        json req = json::object();
-        if (r.resourceRequests->cpu) req["cpu"] = *r.resourceRequests->cpu;
-        if (r.resourceRequests->memory) req["memory"] = *r.resourceRequests->memory;
-        container["resources"] = {{"requests", req}};
+/// Joins the contributed lists into the workload object at its slots: contributed items first,
+/// then the template's own; an empty result leaves the key out. False when a slot's parent is
+/// not an object in this rendering.
+bool fill_slots(json& obj, const Pattern& workload, const json& contributed) {
+    for (const auto& slot : workload.slots) {
+        const json& add = contributed.at(slot.name);
+        json::json_pointer parent_ptr = slot.at.parent_pointer();
+        if (!obj.contains(parent_ptr) || !obj.at(parent_ptr).is_object()) return false;
+        json& parent = obj.at(parent_ptr);
+        const std::string& key = slot.at.back();
+        json list = add;
+        auto own = parent.find(key);
+        if (own != parent.end()) {
+            if (own->is_array())
+                for (auto& e : *own) list.push_back(std::move(e));
+            else if (!own->is_null())
+                return false;
+        }
+        if (list.empty())
+            parent.erase(key);
+        else
+            parent[key] = std::move(list);
     }
-    if (storage) container["volumeMounts"] = json::array({json{{"name", storage->volumeName}, {"mountPath", p.mountPath}}});
-    json containers = json::array();
-    containers.push_back(std::move(container));
-    json d;
-    d["apiVersion"] = "apps/v1";
-    d["kind"] = "Deployment";
-    d["metadata"] = {{"name", r.appName},
-                     {"namespace", r.effective_namespace()},
-                     {"labels", labels},
-                     {"annotations", {{"appforge.dev/request-id", id}, {"appforge.dev/operator", r.operatorId}}}};
-    json spec;
-    spec["replicas"] = 1;
-    spec["revisionHistoryLimit"] = 3;
-    spec["selector"] = {{"matchLabels", {{kNameLabel, r.appName}}}};
-    // A ReadWriteOnce volume cannot be attached to a second pod during a rolling update.
-    if (storage && storage->persistent) spec["strategy"] = {{"type", "Recreate"}};
-    json& tmpl = spec["template"];
-    tmpl["metadata"]["labels"] = std::move(labels);
-    tmpl["spec"]["containers"] = std::move(containers);
-    d["spec"] = std::move(spec);
-    return d;
+    return true;
 }
 
 void add_labels(json& obj, const std::string& app) {
@@ -149,12 +157,13 @@ Result<Bundle> render_bundle(const AppRequest& r, const ClusterProfile& p, const
     const Pattern* storage = catalog.find(PatternKind::storage, r.storagePattern);
     const Pattern* ingress = catalog.find(PatternKind::ingress, r.ingressPattern);
     const Pattern* backup = catalog.find(PatternKind::backup, r.backupStrategy);
-    if (!storage || !ingress || !backup) {
+    const Pattern* workload = catalog.find(PatternKind::workload, workload_pattern_id(r, p));
+    if (!storage || !ingress || !backup || !workload) {
         fail("", "render.pattern", "request names a pattern the catalog does not have; validate it first");
         return out;
     }
-    json ctx = build_context(r, p, storage, ingress, backup);
     const std::string id = request_id_for(r);
+    json ctx = build_context(r, p, storage, ingress, backup, id);
     ParseLimits limits;
     limits.max_documents = 1;
 
@@ -167,33 +176,33 @@ Result<Bundle> render_bundle(const AppRequest& r, const ClusterProfile& p, const
         if (docs.value->empty()) return json();  // a conditional template that rendered nothing
         return std::move(docs.value->front());
     };
+    // What the storage pattern contributes to the workload's slots, as parsed trees.
+    json contributed{{"volumes", json::array()}, {"env", json::array()}};
+    if (storage->volume) {
+        auto v = render_one(*storage->volume, storage->source + " volume");
+        if (v && v->is_object()) contributed["volumes"].push_back(std::move(*v));
+    }
+    if (storage->env) {
+        auto e = render_one(*storage->env, storage->source + " env");
+        if (e && e->is_array()) contributed["env"] = std::move(*e);
+    }
 
     Bundle b;
     b.appName = r.appName;
     b.namespace_ = r.effective_namespace();
-    json deployment = build_deployment(r, p, storage, id);
-    json& pod = deployment["spec"]["template"]["spec"];
-    if (storage->volume) {
-        auto v = render_one(*storage->volume, storage->source + " volume");
-        if (v && v->is_object()) {
-            json volumes = json::array();
-            volumes.push_back(std::move(*v));
-            pod["volumes"] = std::move(volumes);
-        }
-    }
-    if (storage->env) {
-        auto e = render_one(*storage->env, storage->source + " env");
-        if (e && e->is_array() && !e->empty()) pod["containers"][0]["env"] = std::move(*e);
-    }
-    b.files.push_back(RenderedFile{"deployment.yaml", std::move(deployment), {}});
-
-    std::set<std::string> names{"deployment.yaml", "kustomization.yaml"};
-    for (const Pattern* pat : {ingress, storage, backup}) {
-        for (const auto& m : pat->manifests) {
+    std::set<std::string> names{"kustomization.yaml"};
+    // The workload first: its first file leads the kustomization's resources.
+    for (const Pattern* pat : {workload, ingress, storage, backup}) {
+        for (std::size_t mi = 0; mi < pat->manifests.size(); ++mi) {
+            const auto& m = pat->manifests[mi];
             auto obj = render_one(*m.tmpl, pat->source + " " + m.file);
             if (!obj || obj->is_null()) continue;
             if (!obj->is_object()) {
                 fail("", "render.shape", pat->source + " " + m.file + " must render one object");
+                continue;
+            }
+            if (pat == workload && mi == 0 && !fill_slots(*obj, *pat, contributed)) {
+                fail("", "render.slot", pat->source + " " + m.file + " has no list where its slots point");
                 continue;
             }
             if (!names.insert(m.file).second) {

@@ -147,6 +147,10 @@ bool parse_nas_endpoint(const std::string& endpoint, std::string& server, int& p
     return rules::is_hostname(server);
 }
 
+const std::string& workload_pattern_id(const AppRequest& r, const ClusterProfile& profile) {
+    return r.workloadPattern ? *r.workloadPattern : profile.workloadDefault;
+}
+
 std::string effective_host(const AppRequest& r, const ClusterProfile& profile, bool is_public) {
     if (r.ingressConfig) {
         if (is_public && r.ingressConfig->externalHostname) return *r.ingressConfig->externalHostname;
@@ -165,6 +169,19 @@ Diagnostics check_app_request(const AppRequest& r, const ClusterProfile& profile
     const Pattern* ingress = check_pattern_id(s, catalog, PatternKind::ingress, r.ingressPattern, "ingressPattern");
     const Pattern* backup = check_pattern_id(s, catalog, PatternKind::backup, r.backupStrategy, "backupStrategy");
     bool backs_up = backup && !backup->manifests.empty();
+    // The workload: one the catalog has and the profile lets a request pick (its default always).
+    if (!r.workloadPattern && !catalog.find(PatternKind::workload, profile.workloadDefault))
+        s.error("/workloadPattern", "workload.default.unknown",
+                "This cluster's default workload pattern '" + profile.workloadDefault +
+                    "' is not in the catalog; valid ids are: " + join(catalog.ids(PatternKind::workload)));
+    if (r.workloadPattern && !r.workloadPattern->empty() &&
+        check_pattern_id(s, catalog, PatternKind::workload, *r.workloadPattern, "workloadPattern") &&
+        *r.workloadPattern != profile.workloadDefault &&
+        std::find(profile.workloadAllowed.begin(), profile.workloadAllowed.end(), *r.workloadPattern) ==
+            profile.workloadAllowed.end())
+        s.error("/workloadPattern", "workload.not_allowed",
+                "Workload pattern '" + *r.workloadPattern + "' is not allowed in this cluster; allowed: " +
+                    join(profile.workloadAllowed));
 
     // Volsync names its mover Job "volsync-src-<source name>" and Kubernetes copies the Job
     // name into a 63-character label; the ReplicationSource is "<app>-backup".

@@ -381,7 +381,7 @@ class Engine:
 
     @property
     def patterns(self) -> Dict[str, List[str]]:
-        """Pattern ids by kind: ``{"storage": [...], "ingress": [...], "backup": [...]}``."""
+        """Pattern ids by kind: ``{"storage": [...], "ingress": [...], "backup": [...], "workload": [...]}``."""
         return self._engine.pattern_ids()
 
     def validate(self, request: RequestSource) -> List[Diagnostic]:

@@ -337,12 +337,10 @@ PYBIND11_MODULE(_core, m) {
             "pattern_ids",
             [](const PyEngine& self) {
                 std::map<std::string, std::vector<std::string>> ids;
-                for (auto k : {appforge::PatternKind::storage, appforge::PatternKind::ingress,
-                               appforge::PatternKind::backup})
-                    ids[to_string(k)] = self.engine->catalog().ids(k);
+                for (auto k : appforge::pattern_kinds()) ids[to_string(k)] = self.engine->catalog().ids(k);
                 return ids;
             },
-            "Pattern ids of the catalog by kind (storage, ingress, backup).");
+            "Pattern ids of the catalog by kind (storage, ingress, backup, workload).");
 
     // The pattern authors' kit (appforge.testing) and the Backstage generator: thin wrappers.
     m.def(

@@ -1,8 +1,9 @@
-// The pattern catalog: storage, ingress and backup patterns as data files with mustache templates.
+// The pattern catalog: workload, storage, ingress and backup patterns as data files with mustache templates.
 #pragma once
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,11 +15,16 @@
 
 namespace appforge {
 
-/// The three dropdowns of the form; each pattern belongs to exactly one.
-enum class PatternKind { storage, ingress, backup };
+/// The dropdowns of the form (storage, ingress, backup) and the workload that holds the pod;
+/// each pattern belongs to exactly one.
+enum class PatternKind { storage, ingress, backup, workload };
 
-/// "storage", "ingress" or "backup".
+/// Every kind, in the order the catalog lists them; the one table the folder names come from.
+const std::vector<PatternKind>& pattern_kinds();
+/// "storage", "ingress", "backup" or "workload" (also the catalog folder name).
 const char* to_string(PatternKind k);
+/// The kind with that name; nullopt for anything else.
+std::optional<PatternKind> pattern_kind_from_string(std::string_view s);
 
 /// A mustache template parsed once at load; rendering only substitutes escaped values.
 class Template {
@@ -56,6 +62,15 @@ struct PatternManifest {
     std::shared_ptr<const Template> tmpl;
 };
 
+/// Where a workload pattern takes pieces other patterns contribute (a storage pattern's pod
+/// volume and container env): a list at a JSON pointer inside its first manifest, joined as
+/// parsed trees; contributed items go first, the workload's own follow, and the key exists only
+/// when the list is not empty.
+struct PatternSlot {
+    std::string name;                  ///< "volumes" or "env"
+    nlohmann::json::json_pointer at;   ///< e.g. /spec/template/spec/volumes
+};
+
 /// A pattern's metadata and compiled templates.
 struct Pattern {
     PatternKind kind = PatternKind::storage;
@@ -69,6 +84,7 @@ struct Pattern {
     std::shared_ptr<const Template> volume;  ///< storage: one pod volume entry (YAML mapping)
     std::shared_ptr<const Template> env;     ///< storage: container env entries (YAML list)
     std::vector<PatternManifest> manifests;
+    std::vector<PatternSlot> slots;  ///< workload: where contributed volumes and env go
     std::string source;  ///< where it was loaded from, for diagnostics
     nlohmann::json document;  ///< the pattern file as parsed (for the Backstage form and docs)
 };
@@ -79,7 +95,7 @@ public:
     /// The patterns compiled into the library (libappforge/patterns/).
     static Result<Catalog> builtin();
 
-    /// Adds or replaces patterns from "<dir>/{storage,ingress,backup}/<id>.yaml"; all problems
+    /// Adds or replaces patterns from "<dir>/{storage,ingress,backup,workload}/<id>.yaml"; all problems
     /// are returned and nothing is changed when any file is bad.
     Diagnostics load_dir(const std::string& dir);
 
@@ -96,9 +112,10 @@ public:
     std::vector<const Pattern*> patterns(PatternKind kind) const;
 
 private:
-    std::map<std::string, std::shared_ptr<const Pattern>> storage_, ingress_, backup_;
-    std::map<std::string, std::shared_ptr<const Pattern>>& table(PatternKind k);
-    const std::map<std::string, std::shared_ptr<const Pattern>>& table(PatternKind k) const;
+    using Table = std::map<std::string, std::shared_ptr<const Pattern>>;
+    Table tables_[4];  ///< indexed by PatternKind
+    Table& table(PatternKind k) { return tables_[static_cast<int>(k)]; }
+    const Table& table(PatternKind k) const { return tables_[static_cast<int>(k)]; }
 };
 
 }  // namespace appforge

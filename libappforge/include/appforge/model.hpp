@@ -71,6 +71,8 @@ struct AppRequest {
     std::optional<IngressConfig> ingressConfig;
     std::string backupStrategy;
     std::optional<BackupConfig> backupConfig;
+    /// The workload pattern (deployment, app-template, ...); absent: the profile's default.
+    std::optional<std::string> workloadPattern;
 
     std::optional<std::string> featureBranch;
     std::optional<std::string> commitSha;
@@ -141,6 +143,8 @@ struct ClusterProfile {
     std::string gitopsRoot = "kubernetes/clusters";
     std::string gitopsCluster = "homelab";
     std::string gitopsNamespacesDir = "namespaces";
+    std::string workloadDefault = "deployment";              ///< workload.default
+    std::vector<std::string> workloadAllowed{"deployment"};  ///< workload.allowed: what a request may pick
     // policy: what a rendered object may do (verify.policy.*); everything off unless allowed,
     // and anything allowed makes the GitOps risk verdict needs-review.
     std::vector<std::string> policyAllowClusterScopedKinds;  ///< kinds that may live outside the namespace

@@ -72,4 +72,7 @@ std::string effective_host(const AppRequest& r, const ClusterProfile& profile, b
 /// Splits "nfs://server[:port]" (or "server:/") into server and port; false when malformed.
 bool parse_nas_endpoint(const std::string& endpoint, std::string& server, int& port);
 
+/// The workload pattern a request renders with: its own pick, else the profile's default.
+const std::string& workload_pattern_id(const AppRequest& r, const ClusterProfile& profile);
+
 }  // namespace appforge
