@@ -627,7 +627,7 @@ TEST_CASE("codes: --update cannot remove a stale expected file it may not delete
         if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(3);
         auto ds = appforge::patterntest::update_case(case_dir, *engine());
         std::string out;
-        for (const auto& d : ds) out += d.path + "\n" + d.code + "\n" + d.message + "\n";
+        for (const auto& d : ds) out += d.path + "|" + d.code + "|" + d.message + "\n";
         (void)!::write(fds[1], out.data(), out.size());
         ::_exit(0);
     }
@@ -642,5 +642,5 @@ TEST_CASE("codes: --update cannot remove a stale expected file it may not delete
     REQUIRE(WIFEXITED(status));
     REQUIRE(WEXITSTATUS(status) == 0);
     const std::string label = case_dir + "/expected/stale.yaml";
-    CHECK(got == label + "\nkit.update.remove\ncannot remove stale expected file " + label + ": Permission denied\n");
+    CHECK(got == label + "|" + "kit.update.remove" + "|cannot remove stale expected file " + label + ": Permission denied\n");
 }
