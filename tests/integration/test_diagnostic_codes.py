@@ -52,3 +52,52 @@ def test_every_diagnostic_code_is_named_by_a_test():
         f"{len(missing)} of {len(codes)} diagnostic codes are named by no test under tests/ "
         "(trigger each and assert its code, pointer and message):\n  "
         + "\n  ".join(f"{c}  ({codes[c][0]})" for c in missing))
+
+
+def _copy_sources(tmp_path: Path) -> Path:
+    import shutil
+
+    for d in ("libappforge", "cli", "schemas"):
+        shutil.copytree(ROOT / d, tmp_path / d)
+    return tmp_path
+
+
+def test_the_scanner_fails_loudly_on_a_composition_it_does_not_know(tmp_path: Path, monkeypatch):
+    root = _copy_sources(tmp_path)
+    (root / "libappforge/src/new_rule.cpp").write_text(
+        'void f(Sink& s, const std::string& k) { s.error("", std::string("quota.") + k, "over"); }\n')
+    monkeypatch.setattr(dc, "ROOT", root)
+    try:
+        dc.scan()
+    except SystemExit as e:
+        assert "new_rule.cpp:1: 'quota.' composes a code at a site COMPOSED does not list" in str(e), str(e)
+    else:
+        raise AssertionError("scan() accepted a composed code it cannot expand")
+
+
+def test_the_scanner_fails_loudly_when_it_finds_few_codes(tmp_path: Path, monkeypatch):
+    root = _copy_sources(tmp_path)
+    # As if codes were now written some way the scanner does not read: most of them vanish.
+    for f in list((root / "libappforge").rglob("*.cpp")) + list((root / "cli").rglob("*.cpp")):
+        if f.name != "diagnostic.cpp":
+            f.write_text("")
+    monkeypatch.setattr(dc, "ROOT", root)
+    try:
+        dc.scan()
+    except SystemExit as e:
+        assert "codes found (expected at least 150): the scanner no longer sees how codes are written" in str(e), str(e)
+    else:
+        raise AssertionError("scan() accepted a source tree with far fewer codes")
+
+
+def test_a_moved_composition_site_is_noticed(tmp_path: Path, monkeypatch):
+    root = _copy_sources(tmp_path)
+    f = root / "libappforge/src/engine.cpp"
+    f.write_text(f.read_text().replace('d.code = "profile." + d.code;', 'd.code = std::string("profile.") + d.code;'))
+    monkeypatch.setattr(dc, "ROOT", root)
+    try:
+        dc.scan()
+    except SystemExit as e:
+        assert 'composition snippet found 0 times (want 1): d.code = "profile." + d.code;' in str(e), str(e)
+    else:
+        raise AssertionError("scan() did not notice a composition site it no longer finds")
