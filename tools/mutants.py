@@ -28,7 +28,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LIST = ROOT / "tools" / "mutants.txt"
+LIST = Path(os.environ.get("MUTANTS_LIST", ROOT / "tools" / "mutants.txt"))
 BUILD = ROOT / os.environ.get("MUTANTS_BUILD_DIR", "build-mutants")
 JOBS = os.environ.get("MUTANTS_JOBS", "2")
 BACKUP = BUILD / "mutant-backup"
