@@ -34,6 +34,7 @@ export APPFORGE_CLI="$ROOT/$BUILD_DIR/cli/appforge"
 export APPFORGE_SOURCE_DIR="$ROOT"
 stage "ctest" ctest --test-dir "$BUILD_DIR" --output-on-failure -j2
 stage "integration (pytest)" python3 -m pytest -q tests/integration
+stage "mutation check (3 mutants rotating by date, tools/mutants.txt)" tools/mutants.sh --rotate 3
 # The wheel is built once, into a kept venv that the examples reuse.
 VENV_DIR="$ROOT/$BUILD_DIR-venv"
 stage "python wheel (fresh venv, pytest, stubtest)" env KEEP_VENV="$VENV_DIR" tools/python-wheel-test.sh
