@@ -21,6 +21,7 @@
 #include "appforge/engine.hpp"
 #include "appforge/model.hpp"
 #include "appforge/render.hpp"
+#include "appforge/schema.hpp"
 
 namespace fs = std::filesystem;
 using namespace appforge;
@@ -249,6 +250,53 @@ void BM_EngineCreate(benchmark::State& state) {
     }
 }
 BENCHMARK(BM_EngineCreate)->Unit(benchmark::kMillisecond);
+
+/// What a cold process pays once for the bundled Kubernetes/CRD schemas (SchemaRegistry::builtin:
+/// parse + compile every schemas/kubernetes file; Engines share the result).
+void BM_SchemaRegistryBuiltin(benchmark::State& state) {
+    for (auto _ : state) {
+        auto reg = SchemaRegistry::builtin();
+        benchmark::DoNotOptimize(reg);
+    }
+}
+BENCHMARK(BM_SchemaRegistryBuiltin)->Unit(benchmark::kMillisecond);
+
+/// What the first SchemaRegistry::find_values("app-template") pays: parse + compile the chart's
+/// values schema (schemas/app-template/values.schema.json).
+void BM_ValuesSchemaLoad(benchmark::State& state) {
+    const std::string text(*embedded_file("schemas/app-template/values.schema.json"));
+    for (auto _ : state) {
+        JsonSchema schema(nlohmann::json::parse(text), "app-template values");
+        benchmark::DoNotOptimize(&schema);
+    }
+}
+BENCHMARK(BM_ValuesSchemaLoad)->Unit(benchmark::kMillisecond);
+
+/// One app-template HelmRelease's spec.values checked (an *arr app: claim, NFS, emptyDir,
+/// configMap, probes, route), warm: the same values shape as the previous call.
+void BM_ValuesValidate(benchmark::State& state) {
+    auto reg = SchemaRegistry::builtin();
+    const nlohmann::json release = nlohmann::json::parse(R"({"spec": {"values": {
+      "defaultPodOptions": {"securityContext": {"runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000}},
+      "controllers": {"app": {"containers": {"app": {
+        "image": {"repository": "ghcr.io/home-operations/sonarr", "tag": "4.0.15"},
+        "env": {"TZ": "Europe/Berlin"}, "envFrom": [{"secretRef": {"name": "sonarr-secret"}}],
+        "probes": {"liveness": {"enabled": true, "custom": true, "spec": {"httpGet": {"path": "/ping", "port": 8989}}}},
+        "resources": {"requests": {"cpu": "10m"}, "limits": {"memory": "1Gi"}},
+        "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}}}},
+      "service": {"app": {"controller": "app", "ports": {"http": {"port": 8989}}}},
+      "route": {"app": {"hostnames": ["sonarr.example.com"], "parentRefs": [{"name": "internal"}]}},
+      "persistence": {"config": {"existingClaim": "sonarr"},
+                      "media": {"type": "nfs", "server": "nas", "path": "/media", "globalMounts": [{"path": "/data", "subPath": "tv"}]},
+                      "tmp": {"type": "emptyDir"},
+                      "settings": {"type": "configMap", "name": "sonarr-settings"}}}}})");
+    if (!reg->validate_values("app-template", release).empty()) throw std::runtime_error("bench values invalid");
+    for (auto _ : state) {
+        auto ds = reg->validate_values("app-template", release);
+        benchmark::DoNotOptimize(ds);
+    }
+}
+BENCHMARK(BM_ValuesValidate);
 
 /// 10,000 generated requests (5,000 per profile, every valid pattern combination), one
 /// iteration = the whole batch; items_per_second is requests per second.

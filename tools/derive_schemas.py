@@ -6,10 +6,17 @@ Inputs (read-only, from --reference DIR):
       Kubernetes 1.34 OpenAPI converted to JSON Schema 2020-12 ($defs), strict
       variant (additionalProperties: false everywhere).
   crds/*.yaml
-      Real CustomResourceDefinitions (volsync, external-secrets, Flux).
+      Real CustomResourceDefinitions (volsync, external-secrets, Flux, Gateway API).
+
+  charts/app-template/ (+ charts/common/)
+      The bjw-s app-template chart; its values.schema.json $refs the common
+      library's schemas by web URL.
 
 Output (--out DIR, default schemas/kubernetes under the repo root): one
-self-contained draft-07 schema per kind, index.json and README.md.
+self-contained draft-07 schema per kind, index.json and README.md. And
+(--values-out DIR, default schemas/app-template): the chart's values schema as
+one self-contained draft-07 schema, every $ref resolved to a local definition
+(see values_readme() for the changes made), and README.md.
 
 What the conversion does:
   core kinds  copy only the $defs transitively reachable from the kind into
@@ -51,10 +58,12 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REFERENCE = REPO_ROOT.parent / "shared" / "reference"
 DEFAULT_OUT = REPO_ROOT / "schemas" / "kubernetes"
+DEFAULT_VALUES_OUT = REPO_ROOT / "schemas" / "app-template"
 
 K8S_SCHEMA_DIR = "kubernetes-json-schema/v1.34.0-local-strict"
 DRAFT7 = "http://json-schema.org/draft-07/schema#"
-REGENERATE = "python3 tools/derive_schemas.py --reference ../shared/reference --out schemas/kubernetes"
+REGENERATE = ("python3 tools/derive_schemas.py --reference ../shared/reference --out schemas/kubernetes "
+              "--values-out schemas/app-template")
 
 # (file stem in the reference dir == output file stem, apiVersion, kind)
 CORE_KINDS = [
@@ -74,6 +83,10 @@ CRDS = [
     ("volsync.backube_replicationdestinations.yaml", "volsync.backube", "ReplicationDestination", "v1alpha1"),
     ("external-secrets.io_externalsecrets.yaml", "external-secrets.io", "ExternalSecret", "v1"),
     ("kustomize.toolkit.fluxcd.io_kustomizations.yaml", "kustomize.toolkit.fluxcd.io", "Kustomization", "v1"),
+    ("gateway.networking.k8s.io_httproutes.yaml", "gateway.networking.k8s.io", "HTTPRoute", "v1"),
+    ("gateway.networking.k8s.io_gateways.yaml", "gateway.networking.k8s.io", "Gateway", "v1"),
+    ("helm.toolkit.fluxcd.io_helmreleases.yaml", "helm.toolkit.fluxcd.io", "HelmRelease", "v2"),
+    ("source.toolkit.fluxcd.io_ocirepositories.yaml", "source.toolkit.fluxcd.io", "OCIRepository", "v1"),
 ]
 
 KUSTOMIZE_FILE = "kustomization-kustomize.config.k8s.io-v1beta1.json"
@@ -436,6 +449,218 @@ def kustomize_schema() -> dict:
 
 
 # ---------------------------------------------------------------------------
+# app-template values schema (the chart's own values.schema.json, made local)
+
+CHART_DIR = "charts/app-template"
+COMMON_DIR = "charts/app-template/charts/common"
+# Where the chart's schemas say they live; every $ref below this prefix is a file of the common
+# library chart vendored in charts/app-template/charts/common (checked against its version).
+COMMON_URL = "https://raw.githubusercontent.com/bjw-s-labs/helm-charts/common-{version}/charts/library/common/"
+VALUES_FILE = "values.schema.json"
+
+# Keywords of the chart's schemas (all draft-07), by how they are converted.
+CHART_SCHEMA_MAP_KEYS = {"properties", "patternProperties"}
+CHART_SCHEMA_KEYS = {"additionalProperties", "additionalItems", "not", "contains",
+                     "propertyNames", "if", "then", "else"}
+CHART_DROPPED_KEYS = DROPPED_KEYS | {"x-kubernetes-list-type", "x-kubernetes-list-map-keys",
+                                     "x-kubernetes-map-type", "deprecated"}
+
+
+# Chart schema nodes that are broken as written and what is used instead. common 4.1.1's
+# k8s-api.json#/core.v1.ContainerSecurityContext wraps the real schema in a key that is no
+# keyword ({"io.k8s.api.core.v1.SecurityContext": {...}}), so as written it accepts anything and
+# container securityContext is never checked. The wrapped schema is used (type checks of its ten
+# known fields; unknown fields stay allowed, as in the wrapped schema). Applied only while the
+# node still has exactly that shape.
+CHART_REPAIRS = {
+    (f"{COMMON_DIR}/schemas/k8s-api.json", "/core.v1.ContainerSecurityContext"): "io.k8s.api.core.v1.SecurityContext",
+}
+
+
+def _chart_version(path: Path) -> str:
+    with open(path, encoding="utf-8") as f:
+        chart = yaml.safe_load(f)
+    return str(chart["version"])
+
+
+class _ChartRefs:
+    """Loads the chart's schema files and names each $ref target as one definition."""
+
+    def __init__(self, ref_dir: Path, common_version: str):
+        self.ref_dir = ref_dir
+        self.common_url = COMMON_URL.format(version=common_version)
+        self.docs: dict = {}        # chart-relative file -> parsed JSON
+        self.names: dict = {}       # (file, pointer) -> definition name
+        self.pending: list = []     # (file, pointer) not yet converted
+
+    def load(self, rel: str):
+        if rel not in self.docs:
+            path = self.ref_dir / rel
+            with open(path, encoding="utf-8") as f:
+                self.docs[rel] = json.load(f)
+        return self.docs[rel]
+
+    def locate(self, ref: str, base: str, path: str):
+        """(chart-relative file, JSON pointer) that a $ref in file `base` points at."""
+        uri, _, fragment = ref.partition("#")
+        if fragment and not fragment.startswith("/"):
+            _fail(path, f"unsupported $ref fragment {ref!r}")
+        if not uri:
+            rel = base
+        elif uri.startswith(self.common_url):
+            rel = f"{COMMON_DIR}/{uri[len(self.common_url):]}"
+        elif "://" in uri:
+            _fail(path, f"$ref {ref!r} is neither the common library ({self.common_url}) nor a local file")
+        else:
+            rel = os.path.normpath(os.path.join(os.path.dirname(base), uri))
+            if rel.startswith(".."):
+                _fail(path, f"$ref {ref!r} leaves the chart")
+        rel = Path(rel).as_posix()
+        return rel, fragment
+
+    def target(self, rel: str, pointer: str, path: str):
+        node = self.load(rel)
+        for token in pointer.split("/")[1:] if pointer else []:
+            token = token.replace("~1", "/").replace("~0", "~")
+            if not isinstance(node, dict) or token not in node:
+                _fail(path, f"$ref target {rel}#{pointer} does not exist")
+            node = node[token]
+        wrapped = CHART_REPAIRS.get((rel, pointer))
+        if wrapped and isinstance(node, dict) and set(node) == {wrapped}:
+            node = node[wrapped]
+        return node
+
+    def name(self, rel: str, pointer: str) -> str:
+        key = (rel, pointer)
+        if key not in self.names:
+            stem = Path(rel).stem
+            tokens = [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]
+            name = ".".join([stem] + tokens)
+            if "/" in name or "~" in name or name in self.names.values():
+                _fail(rel, f"cannot name definition for {rel}#{pointer} ({name!r})")
+            self.names[key] = name
+            self.pending.append(key)
+        return self.names[key]
+
+
+def convert_chart(node, base: str, path: str, refs: _ChartRefs):
+    """One node of the chart's schemas: local $refs, no annotations, no `format`."""
+    if isinstance(node, bool):
+        return node
+    if not isinstance(node, dict):
+        _fail(path, f"expected a schema object, got {type(node).__name__}")
+    if "$ref" in node:
+        # draft-07: siblings of $ref are ignored (the chart only puts "type"/"description" there,
+        # and valijson ignores them too); the chart declares draft-07, so keep its meaning.
+        rel, pointer = refs.locate(node["$ref"], base, f"{path}/$ref")
+        refs.target(rel, pointer, f"{path}/$ref")  # must exist
+        return {"$ref": f"#/definitions/{refs.name(rel, pointer)}"}
+    out = {}
+    for key, value in node.items():
+        sub = f"{path}/{key}"
+        if key in CHART_DROPPED_KEYS:
+            continue
+        if key in CHART_SCHEMA_MAP_KEYS:
+            out[key] = {k: convert_chart(v, base, f"{sub}/{k}", refs) for k, v in value.items()}
+        elif key in CHART_SCHEMA_KEYS:
+            out[key] = convert_chart(value, base, sub, refs)
+        elif key in SCHEMA_LIST_KEYS:
+            out[key] = [convert_chart(v, base, f"{sub}/{i}", refs) for i, v in enumerate(value)]
+        elif key == "items":
+            if isinstance(value, list):
+                out[key] = [convert_chart(v, base, f"{sub}/{i}", refs) for i, v in enumerate(value)]
+            else:
+                out[key] = convert_chart(value, base, sub, refs)
+        elif key == "dependencies":
+            out[key] = {k: (copy.deepcopy(v) if isinstance(v, list) else convert_chart(v, base, f"{sub}/{k}", refs))
+                        for k, v in value.items()}
+        elif key in VALUE_KEYS:
+            out[key] = copy.deepcopy(value)
+        else:
+            _fail(sub, f"unknown schema keyword {key!r}")
+    return out
+
+
+def derive_values_schema(ref_dir: Path) -> dict:
+    """app-template's values.schema.json with every $ref resolved into local definitions."""
+    version = _chart_version(ref_dir / CHART_DIR / "Chart.yaml")
+    common_version = _chart_version(ref_dir / COMMON_DIR / "Chart.yaml")
+    refs = _ChartRefs(ref_dir, common_version)
+    top_rel = f"{CHART_DIR}/{VALUES_FILE}"
+    top = refs.load(top_rel)
+    # app-template's own file is one $ref to the common library's values schema: that is the root.
+    rel, pointer = top_rel, ""
+    for _ in range(8):
+        node = refs.target(rel, pointer, rel)
+        if not (isinstance(node, dict) and set(node) - {"$schema", "$id", "description"} == {"$ref"}):
+            break
+        rel, pointer = refs.locate(node["$ref"], rel, f"{rel}#{pointer}")
+    if rel != f"{COMMON_DIR}/{VALUES_FILE}" or pointer:
+        _fail(top_rel, f"expected the root to be the common library's values schema, got {rel}#{pointer}")
+    if "$ref" not in top:
+        _fail(top_rel, "expected a $ref to the common library's values schema")
+    root_doc = refs.load(rel)
+    if root_doc.get("$schema", "").rstrip("#") != DRAFT7.rstrip("#"):
+        _fail(rel, f"expected draft-07, found {root_doc.get('$schema')!r}")
+    root = convert_chart(root_doc, rel, rel, refs)
+
+    definitions = {}
+    while refs.pending:
+        key = refs.pending.pop(0)
+        name = refs.names[key]
+        definitions[name] = convert_chart(refs.target(*key, key[0]), key[0], f"{key[0]}#{key[1]}", refs)
+
+    root["$schema"] = DRAFT7
+    root["$comment"] = (f"Generated by tools/derive_schemas.py from the app-template {version} chart "
+                        f"({CHART_DIR}/{VALUES_FILE} -> common {common_version} {VALUES_FILE} and "
+                        f"schemas/*.json), every $ref resolved to a local definition. Do not edit.")
+    root["definitions"] = dict(sorted(definitions.items()))
+    return root
+
+
+def values_readme(version: str, common_version: str) -> str:
+    return "\n".join([
+        "# app-template values schema (generated)",
+        "",
+        f"The bjw-s app-template {version} chart's `values.schema.json` as one self-contained",
+        "draft-07 schema, which appforge uses (valijson) to check the `spec.values` of every",
+        "app-template HelmRelease it renders (`SchemaRegistry::find_values(\"app-template\")`).",
+        "**Generated, do not edit by hand.** Regenerate from the repository root:",
+        "",
+        "```sh",
+        REGENERATE,
+        "```",
+        "",
+        "## Source and changes",
+        "",
+        f"- `{CHART_DIR}/{VALUES_FILE}` is a single `$ref` to the common library's",
+        f"  `{VALUES_FILE}` (common {common_version}, vendored in `{COMMON_DIR}/`), which `$ref`s",
+        "  `schemas/*.json` there by URLs and relative paths. Every `$ref` target becomes one entry",
+        "  of `definitions` (`<file stem>.<pointer>`, e.g. `containers.probe`), and every `$ref`",
+        "  points there: the schema needs no network.",
+        "- Siblings of `$ref` (the chart puts `type`/`description` there) are dropped: the chart",
+        "  declares draft-07, where they are ignored (valijson ignores them as well).",
+        "- `description`, `title`, `format` (int32/int64, unchecked by valijson and unsafe with it,",
+        "  see `schemas/kubernetes/README.md`) and `x-kubernetes-*` keys are dropped.",
+        "- Repair: common's `k8s-api.json#/core.v1.ContainerSecurityContext` wraps its schema in a",
+        "  key that is no keyword, so as written it accepts anything; the wrapped schema is used, so",
+        "  container `securityContext` fields are type-checked (unknown fields stay allowed).",
+        "",
+        "Helm validates the chart's defaults merged with the release values; app-template's own",
+        "`values.yaml` sets nothing, so checking `spec.values` alone gives Helm's verdict.",
+        "",
+    ])
+
+
+def build_values(ref_dir: Path) -> dict:
+    """Return {file name: text} of the chart values schema (schemas/app-template/)."""
+    version = _chart_version(ref_dir / CHART_DIR / "Chart.yaml")
+    common_version = _chart_version(ref_dir / COMMON_DIR / "Chart.yaml")
+    return {VALUES_FILE: dump(derive_values_schema(ref_dir)),
+            "README.md": values_readme(version, common_version)}
+
+
+# ---------------------------------------------------------------------------
 # Output
 
 def dump(obj) -> str:
@@ -531,38 +756,44 @@ def main(argv=None) -> int:
                    help="reference directory (default: ../shared/reference relative to the repo root)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT,
                    help="output directory (default: schemas/kubernetes under the repo root)")
+    p.add_argument("--values-out", type=Path, default=DEFAULT_VALUES_OUT,
+                   help="output directory of the chart values schema (default: schemas/app-template)")
     p.add_argument("--check", action="store_true",
                    help="do not write; exit 1 if any output file is missing or differs")
     args = p.parse_args(argv)
 
     try:
-        files = build(args.reference)
+        outputs = [(args.out, build(args.reference)), (args.values_out, build_values(args.reference))]
     except (ConversionError, OSError, KeyError, yaml.YAMLError, json.JSONDecodeError) as e:
         print(f"derive_schemas: error: {e}", file=sys.stderr)
         return 2
 
     stale = []
-    for name in sorted(files):
-        target = args.out / name
-        try:
-            current = target.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            current = None
-        if current == files[name]:
-            continue
-        stale.append(name)
-        if not args.check:
-            args.out.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{name}.tmp")
-            tmp.write_text(files[name], encoding="utf-8")
-            os.replace(tmp, target)
+    report = []
+    for out_dir, files in outputs:
+        for name in sorted(files):
+            target = out_dir / name
+            try:
+                current = target.read_text(encoding="utf-8")
+            except FileNotFoundError:
+                current = None
+            fresh = current == files[name]
+            report.append((target, fresh))
+            if fresh:
+                continue
+            stale.append(target)
+            if not args.check:
+                out_dir.mkdir(parents=True, exist_ok=True)
+                tmp = target.with_name(f".{name}.tmp")
+                tmp.write_text(files[name], encoding="utf-8")
+                os.replace(tmp, target)
 
     if args.check:
-        for name in stale:
-            print(f"stale: {args.out / name}", file=sys.stderr)
+        for target in stale:
+            print(f"stale: {target}", file=sys.stderr)
         return 1 if stale else 0
-    for name in sorted(files):
-        print(f"{'wrote' if name in stale else 'unchanged'} {args.out / name}")
+    for target, fresh in report:
+        print(f"{'unchanged' if fresh else 'wrote'} {target}")
     return 0
 
 

@@ -31,6 +31,33 @@ if command -v npm >/dev/null && [ ! -d tests/integration/node_modules/ajv ]; the
   npm ci --prefix tests/integration --no-audit --no-fund --loglevel=error >/dev/null
 fi
 
+# Helm 3 for the tests that run the real `helm template` on app-template HelmReleases
+# (tests/integration/test_shared_helm_*.py). Built from the Go module proxy into a per-user cache;
+# a Helm built this way defaults to Kubernetes 1.20, so callers pass --kube-version 1.34.0.
+HELM_VERSION=v3.22.0
+HELM_BIN_DIR=${APPFORGE_TOOLS_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/appforge/bin}
+GO=$(command -v go || echo /usr/local/go/bin/go)
+helm_installed() {  # the module version is in the binary (`helm version` says only v3.22)
+  [ -x "$HELM_BIN_DIR/helm" ] || return 1
+  if [ -x "$GO" ]; then
+    "$GO" version -m "$HELM_BIN_DIR/helm" 2>/dev/null | grep -Eq "^[[:space:]]+mod[[:space:]]+helm.sh/helm/v3[[:space:]]+$HELM_VERSION([[:space:]]|\$)"
+  else
+    "$HELM_BIN_DIR/helm" version --template '{{.Version}}' 2>/dev/null | grep -q "^${HELM_VERSION%.*}"
+  fi
+}
+if helm_installed; then
+  :
+elif [ -x "$GO" ]; then
+  echo "setup: building helm $HELM_VERSION from the Go module proxy into $HELM_BIN_DIR (takes minutes)"
+  mkdir -p "$HELM_BIN_DIR"
+  GOBIN="$HELM_BIN_DIR" GOFLAGS="-p=2 ${GOFLAGS:-}" "$GO" install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+else
+  echo "setup: warning: go not found; the helm tests (tests/integration/test_shared_helm_*.py) need $HELM_BIN_DIR/helm" >&2
+fi
+if [ -x "$HELM_BIN_DIR/helm" ]; then
+  echo "setup: helm $HELM_VERSION is $HELM_BIN_DIR/helm (the tests look there, or set APPFORGE_HELM)"
+fi
+
 [ "${1:-}" = "--deps-only" ] && exit 0
 
 BUILD_DIR=${BUILD_DIR:-build}

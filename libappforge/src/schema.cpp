@@ -9,6 +9,7 @@
 #include <regex>
 #include <set>
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -285,13 +286,31 @@ const json* schema_at(const json& root, const json& doc, const std::vector<std::
         }
         return node;
     };
+    // The schema of property `t`: declared by `s` itself or, since allOf branches always apply, by
+    // one of its allOf branches (app-template's values schema wraps most objects so), else the
+    // additionalProperties schema.
+    std::function<const json*(const json*, const std::string&, int)> declaring =
+        [&](const json* node, const std::string& t, int depth) -> const json* {
+        node = deref(node);
+        if (!node->is_object() || depth > 8) return nullptr;
+        auto props = node->find("properties");
+        if (props != node->end() && props->is_object() && props->contains(t)) return &(*props)[t];
+        auto all = node->find("allOf");
+        if (all != node->end() && all->is_array())
+            for (const auto& b : *all)
+                if (const json* hit = declaring(&b, t, depth + 1)) return hit;
+        // A map's entries (controllers.<name>, persistence.<name>) have the additionalProperties schema.
+        auto extra = node->find("additionalProperties");
+        if (extra != node->end() && extra->is_object()) return &*extra;
+        return nullptr;
+    };
     for (const auto& t : tokens) {
         s = deref(s);
         if (!s->is_object()) return nullptr;
         if (d->is_object()) {
-            auto props = s->find("properties");
-            if (props == s->end() || !props->contains(t)) return nullptr;
-            s = &(*props)[t];
+            const json* prop = declaring(s, t, 0);
+            if (prop == nullptr) return nullptr;
+            s = prop;
             auto it = d->find(t);
             if (it == d->end()) return nullptr;
             d = &*it;

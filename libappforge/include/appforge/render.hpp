@@ -42,6 +42,20 @@ public:
     /// The schema for one object type, or nullptr when appforge bundles none.
     const JsonSchema* find(const std::string& apiVersion, const std::string& kind) const;
 
+    /// The values schema of a Helm chart appforge bundles (schemas/<chartName>/values.schema.json,
+    /// derived by tools/derive_schemas.py), or nullptr when it bundles none. Today only
+    /// "app-template" (bjw-s app-template 4.1.1). Compiled on first use and shared by every
+    /// registry and thread (implemented in values_schema.cpp).
+    const JsonSchema* find_values(const std::string& chartName) const;
+
+    /// Checks a HelmRelease object's spec.values against find_values(chartName), as Helm would
+    /// before rendering (an absent spec.values is checked as {}). Diagnostics are
+    /// JsonSchema::validate's ("schema.unknown_field", "schema.enum", ...) with pointers
+    /// pointer_prefix + "/spec/values/..."; a chart without a bundled schema gives one
+    /// "schema.values_chart" error at pointer_prefix + "/spec/values".
+    Diagnostics validate_values(const std::string& chartName, const nlohmann::json& helmRelease,
+                                const std::string& pointer_prefix = "") const;
+
 private:
     std::map<std::string, std::unique_ptr<JsonSchema>> by_type_;
 };
