@@ -131,3 +131,29 @@ TEST_CASE("workloadPattern: one the catalog has, and the profile allows", "[work
     CHECK_FALSE(appforge::to_json(appforge::app_request_from_json(plain)).contains("workloadPattern"));
     fs::remove_all(dir);
 }
+
+TEST_CASE("the pattern schema's kinds are the catalog's kind table", "[workload]") {
+    json schema = json::parse(corpus::read_file(corpus::source_dir() / "schemas/pattern.schema.json"));
+    std::vector<std::string> names;
+    for (auto k : appforge::pattern_kinds()) names.push_back(appforge::to_string(k));
+    CHECK(schema["properties"]["kind"]["enum"].get<std::vector<std::string>>() == names);
+}
+
+TEST_CASE("a slot whose list is missing from one rendering is render.slot, not a silent drop", "[workload]") {
+    // The load-time probe renders the {{#recreate}} part; an ephemeral app does not.
+    std::string w = builtin_deployment("          type: Recreate\n", "          type: Recreate\n          rollingUpdate: {}\n");
+    w.replace(w.find("  env: /spec/template/spec/containers/0/env"), 43, "  env: /spec/strategy/rollingUpdate/env");
+    auto dir = pattern_dir({{"workload/deployment.yaml", w}});
+    auto e = engine_with("", {dir});
+    json longhorn = base_app();
+    longhorn["storagePattern"] = "longhorn-persistent";
+    longhorn["storageConfig"] = {{"sizeGi", 1}};
+    CHECK(e->render_text(longhorn.dump()).ok());
+    auto r = e->render_text(base_app().dump());
+    REQUIRE_FALSE(r.ok());
+    REQUIRE(r.diagnostics.size() == 1);
+    CHECK(r.diagnostics[0].code == "render.slot");
+    CHECK(r.diagnostics[0].path == "");
+    CHECK(r.diagnostics[0].message == dir + "/workload/deployment.yaml deployment.yaml has no list where its slots point");
+    fs::remove_all(dir);
+}
