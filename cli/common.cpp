@@ -87,6 +87,8 @@ std::shared_ptr<const Engine> make_engine(const Args& args, std::ostream& err) {
     if (args.options.count("patterns"))
         for (const auto& d : args.options.at("patterns")) opts.pattern_dirs.push_back(d);
     if (auto url = args.get("url")) opts.komodo_url = *url;  // only `komodo` takes --url: it overrides komodo.url
+    if (auto s = args.get("server")) opts.komodo_server = *s;  // and --server / --swarm: komodo.server / swarm
+    if (auto s = args.get("swarm")) opts.komodo_swarm = *s;
     auto engine = Engine::create(opts);
     for (const auto& d : engine.diagnostics)
         err << "appforge: " << (d.path.empty() ? "" : d.path + ": ") << d.message << " [" << d.code << "]\n";
