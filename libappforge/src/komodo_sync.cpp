@@ -224,11 +224,14 @@ KomodoPlannedRequest plan_komodo_checked_request(const Engine& engine, const Che
     plan.appDir = layout.run_directory;
     plan.namespaceDir = profile.komodoSyncFile;
     const std::string& name = stack_name(r);
+    bool linked = false;
     for (const std::string* path : {&layout.compose_path, &profile.komodoSyncFile})
-        if (auto link = repo.symlink_on_path(*path))
+        if (auto link = repo.symlink_on_path(*path)) {
+            linked = true;
             plan.diagnostics.push_back(err("", "komodo.sync.symlink",
                                            *link + " is a symbolic link: nothing is written through a link"));
-    if (repo.exists(layout.compose_path))
+        }
+    if (!linked && repo.exists(layout.compose_path))
         plan.diagnostics.push_back(err("", "komodo.sync.compose.exists",
                                        layout.compose_path + " already exists; another stack uses this tier/group "
                                                              "(set appConfig.tier or appConfig.group)"));
