@@ -332,7 +332,7 @@ TEST_CASE("409 on create and a failed pull inside the Update", "[komodo]") {
     CHECK(*d.value->request().errorMessage == "Komodo deploy of stack 'myapp' failed: Compose Pull: pull access denied for myapp");
 }
 
-TEST_CASE("secret environment: ${NAME} in compose, NAME=[[VARIABLE]] in the stack environment", "[komodo]") {
+TEST_CASE("secret environment: a compose reference plus a Komodo variable in the stack environment", "[komodo]") {
     json cfg = {{"environment", {{"PRICE", "$5"}, {"REF", "${HOME}"}}},
                 {"secretEnv", {{{"name", "DB_PASSWORD"}, {"komodoVariable", "PAPERLESS_DB_PASSWORD"}},
                                {{"name", "API_TOKEN"}, {"komodoVariable", "paperless.token"}}}}};
@@ -431,7 +431,7 @@ services:
     CHECK_FALSE(config.contains("server_id"));
 }
 
-TEST_CASE("status: ListStacks then ListStackServices; a missing stack is not_found", "[komodo]") {
+TEST_CASE("status: ListStacks then ListStackServices, a missing stack is not_found", "[komodo]") {
     auto m = KomodoSession::start_status("myapp", nas_profile());
     REQUIRE(m.ok());
     auto c = m.value->next();
@@ -458,7 +458,7 @@ TEST_CASE("status: ListStacks then ListStackServices; a missing stack is not_fou
     CHECK(*none.value->request().errorMessage == "stack 'ghost' does not exist on Komodo");
 }
 
-TEST_CASE("destroy: DestroyStack, poll, then DeleteStack; a failed compose down stops before delete", "[komodo]") {
+TEST_CASE("destroy: DestroyStack, poll, then DeleteStack, a failed compose down stops before delete", "[komodo]") {
     auto m = KomodoSession::start_destroy("myapp", nas_profile());
     m.value->on_response(200, R"([{"id": "stk-1", "name": "myapp", "info": {}}])");
     CHECK(m.value->next()->body == json{{"type", "DestroyStack"}, {"params", {{"stack", "stk-1"}}}});
@@ -509,7 +509,7 @@ linked_repo = "homelab")";  // no final newline: the edit adds it
 
 }  // namespace
 
-TEST_CASE("sync: a [[stack]] table appended, every existing byte kept", "[komodo][sync]") {
+TEST_CASE("sync: a stack table appended, every existing byte kept", "[komodo][sync]") {
     json doc = base_doc();
     doc["appDescription"] = "Example app";
     json cfg = {{"tier", "apps"}, {"group", "tools"}, {"after", {"caddy"}},
