@@ -559,6 +559,18 @@ TEST_CASE("sync: files that are not Resource Sync TOML", "[komodo][sync]") {
     expect_one(sync_stack_names("[[stack]]\ndeploy = true\n", "k.toml").diagnostics, "komodo.sync.parse", "k.toml",
                "a [[stack]] table has no string 'name' (Komodo requires one)");
     CHECK(sync_stack_names("# empty\n").value->empty());
+    // Hostile nesting is refused before the recursive parser sees it (100 000 levels overflowed it).
+    for (const std::string& deep : {"a = " + std::string(100000, '[') + std::string(100000, ']') + "\n",
+                                    "a = " + std::string(65, '{') + "\n"}) {
+        expect_one(sync_stack_names(deep, "k.toml").diagnostics, "komodo.sync.parse", "k.toml",
+                   "the Resource Sync file nests arrays or inline tables deeper than 64 levels; appforge does not read it");
+    }
+    // Brackets inside strings and comments are not nesting.
+    const std::string quoted = "# " + std::string(100, '[') + "\n[[stack]]\nname = \"" + std::string(100, '{') +
+                               "\"\nx = '''" + std::string(100, '[') + "'''\ny = 'a[' \n";
+    auto names = sync_stack_names(quoted);
+    REQUIRE(names.ok());
+    CHECK(*names.value == std::vector<std::string>{std::string(100, '{')});
 }
 
 TEST_CASE("sync plan: compose file and table, conflicts refused, nothing partial", "[komodo][sync]") {
