@@ -72,10 +72,48 @@ std::string code(const std::string& s) {
     return "`" + t + "`";
 }
 
+constexpr int kMaxNesting = 64;  // far beyond any Resource Sync file; toml11 recurses per level
+
+// toml11 parses arrays and inline tables recursively, so a file nested 100 000 levels deep
+// overflows the stack. Before the library sees a text, its deepest [ / { nesting outside strings
+// and comments is measured (a guard, not a parser: the library still decides what is TOML).
+bool too_deep(std::string_view t) {
+    int depth = 0;
+    for (std::size_t i = 0; i < t.size(); ++i) {
+        char c = t[i];
+        if (c == '#') {
+            while (i < t.size() && t[i] != '\n') ++i;
+        } else if (c == '"' || c == '\'') {
+            const bool triple = t.compare(i, 3, std::string(3, c)) == 0;
+            i += triple ? 3 : 1;
+            while (i < t.size()) {
+                if (c == '"' && t[i] == '\\') {
+                    i += 2;
+                    continue;
+                }
+                if (triple ? t.compare(i, 3, std::string(3, c)) == 0 : (t[i] == c || t[i] == '\n')) break;
+                ++i;
+            }
+            if (triple) i += 2;
+        } else if (c == '[' || c == '{') {
+            if (++depth > kMaxNesting) return true;
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
+        }
+    }
+    return false;
+}
+
 }  // namespace
 
 Result<std::vector<std::string>> sync_stack_names(std::string_view toml_text, const std::string& diag_path) {
     Result<std::vector<std::string>> res;
+    if (too_deep(toml_text)) {
+        res.diagnostics.push_back(err(diag_path, "komodo.sync.parse",
+                                      "the Resource Sync file nests arrays or inline tables deeper than " +
+                                          std::to_string(kMaxNesting) + " levels; appforge does not read it"));
+        return res;
+    }
     try {
         std::istringstream in{std::string(toml_text)};
         const toml::value doc = toml::parse(in, diag_path.empty() ? "resources.toml" : diag_path);
