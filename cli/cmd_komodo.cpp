@@ -282,6 +282,7 @@ int sync_command(const Engine& engine, const Args& args, bool apply) {
         return is_parse_failure(p.diagnostics) ? kUnreadable : kInvalid;
     }
     edge::ApplyOptions options;
+    options.fail_after_writes = fail_after_writes_hook();
     if (auto t = args.get("git-timeout")) {
         auto s = seconds(*t, false);
         if (!s) {

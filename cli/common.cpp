@@ -1,5 +1,6 @@
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -70,6 +71,15 @@ std::optional<std::string> read_input(const std::string& path, std::string& erro
         return std::nullopt;
     }
     return data;
+}
+
+std::optional<long> fail_after_writes_hook() {
+    const char* v = std::getenv("APPFORGE_FAIL_AFTER_WRITES");
+    if (!v || !*v) return std::nullopt;
+    char* end = nullptr;
+    long n = std::strtol(v, &end, 10);
+    if (*end || n < 0) return std::nullopt;
+    return n;
 }
 
 std::shared_ptr<const Engine> make_engine(const Args& args, std::ostream& err) {

@@ -408,3 +408,35 @@ komodoRequest:
     assert p.returncode == 1
     assert "[komodo.sync.exists]" in p.stderr and "already declares a [[stack]] named 'paperless'" in p.stderr
     assert git(repo, "branch", "--list").count("\n") == 2
+
+
+def test_sync_apply_that_fails_midway_leaves_the_repo_untouched(homelab, tmp_path):
+    repo, prof = homelab
+    head = git(repo, "rev-parse", "HEAD")
+    env = dict(os.environ, APPFORGE_FAIL_AFTER_WRITES="1")
+    p = run("komodo", "apply", str(REQUEST), "--repo", str(repo), "--profile", str(prof), env=env)
+    assert p.returncode == 1
+    assert "[git.failed]" in p.stderr and "nothing in the repository changed" in p.stderr
+    assert git(repo, "rev-parse", "HEAD") == head and git(repo, "branch", "--list").strip() == "* main"
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_the_target_comes_from_the_profile_or_swarm_flag(komodo, tmp_path):
+    prof = tmp_path / "p.yaml"
+    prof.write_text("komodo:\n  server: truenas\n  tags: [nas, appforge]\n")
+    p = run("komodo", "deploy", str(REQUEST), "--url", komodo.url, "--profile", str(prof), "--poll-interval", "0",
+            env=creds())
+    assert p.returncode == 0, p.stderr
+    (stack,) = komodo.stacks.values()
+    assert stack["config"]["server_id"] == "64a0000000000000000000aa"
+    assert sorted(komodo.tags.values()) == ["appforge", "nas"]
+
+    komodo.stacks.clear()
+    p = run("komodo", "deploy", str(REQUEST), "--url", komodo.url, "--profile", str(prof), "--swarm", "homelab-swarm",
+            "--poll-interval", "0", env=creds())
+    assert p.returncode == 0, p.stderr
+    (stack,) = komodo.stacks.values()
+    assert stack["config"]["swarm_id"] == "64a0000000000000000000bb" and stack["config"]["server_id"] == ""
+    assert "deploy:" in stack["config"]["file_contents"] and "restart:" not in stack["config"]["file_contents"]
+    p = run("komodo", "deploy", str(REQUEST), "--url", komodo.url, "--server", "a", "--swarm", "b", env=creds())
+    assert p.returncode == 2 and "--server and --swarm exclude each other" in p.stderr
