@@ -347,11 +347,12 @@ TEST_CASE("secret environment: a compose reference plus a Komodo variable in the
     image: myapp:1.0.0
     restart: unless-stopped
 )");
-    CHECK(komodo_stack_environment(r, nas_profile()) == "DB_PASSWORD=[[PAPERLESS_DB_PASSWORD]]\nAPI_TOKEN=[[paperless.token]]\n");
+    CHECK(komodo_stack_environment(r, nas_profile()) ==
+          "DB_PASSWORD='[[PAPERLESS_DB_PASSWORD]]'\nAPI_TOKEN='[[paperless.token]]'\n");
     auto m = KomodoSession::start(r, nas_profile());
     m.value->on_response(200, "[]");
     CHECK(m.value->next()->body["params"]["config"]["environment"] ==
-          "DB_PASSWORD=[[PAPERLESS_DB_PASSWORD]]\nAPI_TOKEN=[[paperless.token]]\n");
+          "DB_PASSWORD='[[PAPERLESS_DB_PASSWORD]]'\nAPI_TOKEN='[[paperless.token]]'\n");
     // Without secretEnv the stack's environment is left as the operator set it in Komodo.
     auto plain = KomodoSession::start(with_config(json::object()), nas_profile());
     plain.value->on_response(200, R"([{"id": "s", "name": "myapp", "info": {}}])");
@@ -527,7 +528,7 @@ server = "truenas"
 linked_repo = "homelab"
 run_directory = "stacks/apps/tools"
 file_paths = ["compose.yaml"]
-environment = '''DB_PASSWORD=[[MYAPP_DB_PASSWORD]]
+environment = '''DB_PASSWORD='[[MYAPP_DB_PASSWORD]]'
 '''
 )";
     CHECK(*table.value == expected_table);

@@ -488,7 +488,7 @@ Result<std::string> komodo_compose(const KomodoRequest& r, const ClusterProfile&
                                                {"bind", json{{"create_host_path", true}}}}});
     }
     json env = parts.environment;
-    // A secret reaches the container as ${NAME}, filled from the stack's env file (NAME=[[VARIABLE]]):
+    // A secret reaches the container as ${NAME}, filled from the stack's env file (NAME='[[VARIABLE]]'):
     // written by appforge, so never '$$'-escaped like an operator's literal value.
     for (const auto& [n, var] : parts.secret_env) env[n] = "${" + n + "}";
     if (!env.empty()) service["environment"] = env;
@@ -538,7 +538,11 @@ std::string komodo_stack_environment(const KomodoRequest& r, const ClusterProfil
     Diagnostics ignored;
     ComposeParts parts = read_app_config(r, profile, ignored);
     std::string out;
-    for (const auto& [n, var] : parts.secret_env) out += n + "=[[" + var + "]]\n";
+    // Single-quoted: Komodo keeps the quotes (parse_key_value_list in client/core/rs/src/parsers.rs),
+    // compose reads a single-quoted env-file value literally, and in swarm mode Periphery sources the
+    // file with `set -a && . .env` (bin/periphery/src/api/swarm/stack.rs), where quotes keep the
+    // shell from expanding '$' or splitting on spaces. Only a value containing ' cannot be carried.
+    for (const auto& [n, var] : parts.secret_env) out += n + "='[[" + var + "]]'\n";
     return out;
 }
 

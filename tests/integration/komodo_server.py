@@ -1,6 +1,7 @@
 """A loopback stand-in for the Komodo Core API subset appforge uses.
 
-Mirrors Komodo **2.3.2** (moghtech/komodo at commit cc1c5aa5d, the `komodo_client` 2.3 types).
+Mirrors Komodo **2.3.2** (moghtech/komodo at commit cc1c5aa5d, the `komodo_client` 2.3 types:
+``client/core/rs/src`` and the TypeScript ``client/core/ts/src/types.ts`` generated from it).
 Written from reading these files, not copied from them:
 
 - routes: ``POST /read``, ``/write``, ``/execute`` with ``{"type": ..., "params": {...}}`` (and
@@ -313,6 +314,8 @@ class FakeKomodo:
                                  f"X-Api-Secret: {API_SECRET}"))
             return
         env = dict(l.split("=", 1) for l in env_file.splitlines() if "=" in l)
+        # compose's env-file rule: a single-quoted value is taken literally, without the quotes
+        env = {k: v[1:-1] if len(v) >= 2 and v[0] == v[-1] == "'" else v for k, v in env.items()}
         # compose interpolation: $$ is a literal $, ${VAR} and $VAR come from the env file
         interp = lambda v: re.sub(r"\$\$|\$\{(\w+)\}|\$(\w+)",
                                   lambda m: "$" if m.group(0) == "$$" else env.get(m.group(1) or m.group(2), ""), str(v))

@@ -267,7 +267,7 @@ def test_secret_environment_reaches_the_container_and_is_never_printed(komodo, t
             env=creds())
     assert p.returncode == 0, p.stderr
     (stack,) = komodo.stacks.values()
-    assert stack["config"]["environment"] == "DB_PASSWORD=[[MYAPP_DB_PASSWORD]]\n"
+    assert stack["config"]["environment"] == "DB_PASSWORD='[[MYAPP_DB_PASSWORD]]'\n"
     assert 'DB_PASSWORD: "${DB_PASSWORD}"' in stack["config"]["file_contents"]
     assert stack["container_env"] == {"DB_PASSWORD": secret, "PRICE": "$5"}  # $$ kept the literal, ${} the secret
     assert secret not in p.stdout + p.stderr
@@ -389,7 +389,7 @@ komodoRequest:
     assert doc["stack"][2] == {"name": "paperless", "tags": ["appforge"], "deploy": True, "after": ["caddy"],
                                "config": {"swarm": "homelab", "linked_repo": "homelab",
                                           "run_directory": "stacks/apps/paperless", "file_paths": ["compose.yaml"],
-                                          "environment": "PAPERLESS_DBPASS=[[PAPERLESS_DB_PASSWORD]]\n"}}
+                                          "environment": "PAPERLESS_DBPASS='[[PAPERLESS_DB_PASSWORD]]'\n"}}
     compose = yaml.safe_load(git(repo, "show", f"{branch}:stacks/apps/paperless/compose.yaml"))
     svc = compose["services"]["paperless"]
     assert svc["image"] == "ghcr.io/paperless-ngx/paperless-ngx:2.14"

@@ -34,7 +34,7 @@ Diagnostics check_komodo_app_config(const KomodoRequest& r, const ClusterProfile
 /// published ports, a bind volume under storageLocation, environment and `restart: unless-stopped`.
 Result<std::string> komodo_compose(const KomodoRequest& r, const ClusterProfile& profile);
 
-/// The stack's env file text (Komodo `environment`): one `NAME=[[VARIABLE]]` line per
+/// The stack's env file text (Komodo `environment`): one `NAME='[[VARIABLE]]'` line per
 /// appConfig.secretEnv entry, so Komodo fills the value at deploy and it never passes through appforge.
 std::string komodo_stack_environment(const KomodoRequest& r, const ClusterProfile& profile);
 
