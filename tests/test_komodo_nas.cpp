@@ -282,6 +282,12 @@ TEST_CASE("a stack managed from files on the host or a repo is refused, or taken
         t.value->on_response(200, list);
         auto call = t.value->next();
         REQUIRE(call);
+        REQUIRE(t.value->diagnostics().size() == 1);
+        CHECK(t.value->diagnostics()[0] ==
+              Diagnostic{"/komodoRequest/appName", "komodo.stack.taken_over",
+                         std::string("stack 'myapp' took its compose file from ") + c.how +
+                             "; --take-over pins it to appforge's compose file",
+                         Severity::warning});
         CHECK(call->type == "UpdateStack");
         CHECK(call->body["params"]["id"] == "stk-1");
         CHECK(call->body["params"]["config"]["files_on_host"] == false);

@@ -907,6 +907,11 @@ void KomodoSession::on_lookup(const json& body) {
             request_.submissionStatus = "ListStacks: stack managed elsewhere";
             return finish(KomodoOutcome::deploy_failed, Status::failed, msg);
         }
+        if (!how.empty())
+            diagnostics_.push_back(Diagnostic{"/komodoRequest/appName", "komodo.stack.taken_over",
+                                              "stack '" + stack_name_ + "' took its compose file from " + how +
+                                                  "; --take-over pins it to appforge's compose file",
+                                              Severity::warning});
         return advance(Step::update);
     }
     if (!config_.contains("server_id") && !config_.contains("swarm_id")) {

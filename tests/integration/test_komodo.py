@@ -251,6 +251,7 @@ def test_a_stack_switched_to_files_on_host_is_refused(komodo):
 
     p = deploy(komodo.url, "--take-over")
     assert p.returncode == 0, p.stderr
+    assert "[komodo.stack.taken_over]" in p.stderr
     (stack,) = komodo.stacks.values()
     assert stack["config"]["files_on_host"] is False and stack["ran_from"] == "file_contents"
 
