@@ -436,6 +436,14 @@ services:
     const json config = create->body["params"]["config"];
     CHECK(config["swarm_id"] == "homelab");
     CHECK_FALSE(config.contains("server_id"));
+    // A request that names its own server gets a plain compose file there, whatever the profile's swarm.
+    cfg["server"] = "nas-02";
+    const std::string own = *komodo_compose(with_config(cfg), p).value;
+    CHECK(own.find("    deploy:\n") == std::string::npos);
+    CHECK(own.find("    mem_limit: 512m\n") != std::string::npos);
+    auto s = KomodoSession::start(with_config(cfg), p);
+    s.value->on_response(200, "[]");
+    CHECK(s.value->next()->body["params"]["config"]["server_id"] == "nas-02");
 }
 
 TEST_CASE("status: ListStacks then ListStackServices, a missing stack is not_found", "[komodo]") {

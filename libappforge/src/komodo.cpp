@@ -473,7 +473,8 @@ Result<std::string> komodo_compose(const KomodoRequest& r, const ClusterProfile&
               "storageLocation is needed for appConfig.storage and the profile has no NAS app root");
     if (has_errors(res.diagnostics)) return res;
 
-    const bool swarm = profile.komodoSwarm.has_value();
+    // A swarm stack unless the request names its own server (appConfig.server wins over the profile).
+    const bool swarm = profile.komodoSwarm.has_value() && !parts.server;
     const std::string& name = stack_name_of(r);
     json service = json::object();
     service["image"] = *image.value;
