@@ -35,6 +35,9 @@ std::optional<std::string> read_input(const std::string& path, std::string& erro
 /// Builds the engine from --profile and --patterns; prints diagnostics and returns null on failure.
 std::shared_ptr<const Engine> make_engine(const Args& args, std::ostream& err);
 
+/// Test hook: APPFORGE_FAIL_AFTER_WRITES=N makes apply fail after N object writes, to prove nothing is left.
+std::optional<long> fail_after_writes_hook();
+
 /// Prints diagnostics as "FILE: PATH: message" lines (text) or collects them for JSON output.
 void print_diagnostics(std::ostream& out, const std::string& file, const Diagnostics& ds);
 

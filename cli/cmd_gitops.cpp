@@ -40,16 +40,6 @@ void print_plan_text(std::ostream& out, const Plan& p) {
     for (const auto& r : p.risk.reasons) out << "          - " << r.message << "\n";
 }
 
-/// Test hook: APPFORGE_FAIL_AFTER_WRITES=N makes apply fail after N object writes, to prove nothing is left.
-std::optional<long> fail_after_writes() {
-    const char* v = std::getenv("APPFORGE_FAIL_AFTER_WRITES");
-    if (!v || !*v) return std::nullopt;
-    char* end = nullptr;
-    long n = std::strtol(v, &end, 10);
-    if (*end || n < 0) return std::nullopt;
-    return n;
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -131,7 +121,7 @@ int cmd_apply(int argc, char** argv) {
         if (audit.is_open() && !edge::audit_result(audit, r, e)) r.audit_error = e;
     } else {
         edge::ApplyOptions options;
-        options.fail_after_writes = fail_after_writes();
+        options.fail_after_writes = fail_after_writes_hook();
         options.git_timeout = std::chrono::seconds(*git_timeout_s);
         r = edge::apply_request(*engine, *text, repo_dir, &audit, options);
         if (r.status == edge::ApplyStatus::unreadable && !r.error.empty())

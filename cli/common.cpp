@@ -1,5 +1,6 @@
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -72,6 +73,15 @@ std::optional<std::string> read_input(const std::string& path, std::string& erro
     return data;
 }
 
+std::optional<long> fail_after_writes_hook() {
+    const char* v = std::getenv("APPFORGE_FAIL_AFTER_WRITES");
+    if (!v || !*v) return std::nullopt;
+    char* end = nullptr;
+    long n = std::strtol(v, &end, 10);
+    if (*end || n < 0) return std::nullopt;
+    return n;
+}
+
 std::shared_ptr<const Engine> make_engine(const Args& args, std::ostream& err) {
     EngineOptions opts;
     if (auto p = args.get("profile")) {
@@ -87,6 +97,8 @@ std::shared_ptr<const Engine> make_engine(const Args& args, std::ostream& err) {
     if (args.options.count("patterns"))
         for (const auto& d : args.options.at("patterns")) opts.pattern_dirs.push_back(d);
     if (auto url = args.get("url")) opts.komodo_url = *url;  // only `komodo` takes --url: it overrides komodo.url
+    if (auto s = args.get("server")) opts.komodo_server = *s;  // and --server / --swarm: komodo.server / swarm
+    if (auto s = args.get("swarm")) opts.komodo_swarm = *s;
     auto engine = Engine::create(opts);
     for (const auto& d : engine.diagnostics)
         err << "appforge: " << (d.path.empty() ? "" : d.path + ": ") << d.message << " [" << d.code << "]\n";

@@ -32,12 +32,30 @@ KomodoRequest request_with(json payload) {
 
 KomodoRequest example_request() { return request_with(json::parse(kDataModelPayload)); }
 
-// A deploy needs the profile's Komodo URL (the request's komodoApiUrl is never the target).
+// A deploy needs the profile's Komodo URL (the request's komodoApiUrl is never the target). No
+// tags, so the call sequence is the bare one; the tag step has its own test.
 ClusterProfile komodo_profile() {
     ClusterProfile p;
     p.komodoUrl = "https://komodo.internal.hypyr.space";
+    p.komodoTags.clear();
     return p;
 }
+
+// The compose file of the data model's example, written out by hand from the compose spec (not
+// produced by appforge): one service, the bind mount below storageLocation, sorted keys.
+const char* kExampleCompose = R"(services:
+  myapp:
+    image: myapp:1.0.0
+    ports:
+      - "8080:8080"
+    restart: unless-stopped
+    volumes:
+      - bind:
+          create_host_path: true
+        source: /mnt/pool/apps/myapp/data
+        target: /data
+        type: bind
+)";
 
 KomodoDeploy start_machine(const KomodoRequest& r, KomodoDeployOptions o = {}) {
     if (!o.server) o.server = "truenas";
@@ -174,21 +192,23 @@ TEST_CASE("deploy: create stack, deploy, poll until Complete, success", "[komodo
     CHECK_FALSE(c.read);
     CHECK(c.body["params"]["name"] == "myapp");
     const json& config = c.body["params"]["config"];
-    CHECK(config["file_contents"] == m.compose());
-    CHECK(config["run_directory"] == "/mnt/pool/apps/myapp");
-    CHECK(config["server_id"] == "truenas");
+    CHECK(config["file_contents"] == kExampleCompose);
+    // Pinned to the UI-defined file; run_directory is not sent (Periphery ignores it for such a stack).
+    CHECK(config == json{{"file_contents", kExampleCompose}, {"files_on_host", false}, {"repo", ""},
+                         {"linked_repo", ""}, {"server_id", "truenas"}});
     m.on_response(200, R"({"_id": {"$oid": "stk-9"}, "name": "myapp", "config": {}})");
 
     c = expect_call(m, "/execute", "DeployStack");
     CHECK_FALSE(c.read);
     CHECK(c.body["params"] == json{{"stack", "stk-9"}});
-    m.on_response(200, update("Queued", false).dump());
+    // Komodo returns the Update at once, InProgress with success true (init_execution_update).
+    m.on_response(200, update("InProgress", true).dump());
 
     c = expect_call(m, "/read", "GetUpdate");
     CHECK(c.read);
     CHECK(c.delay_ms == 1500);
     CHECK(c.body["params"] == json{{"id", "upd-1"}});
-    m.on_response(200, update("InProgress", false).dump());
+    m.on_response(200, update("InProgress", true).dump());
     CHECK(m.request().submissionStatus == std::string("DeployStack update upd-1: InProgress"));
     CHECK_FALSE(m.finished());
 
@@ -207,7 +227,7 @@ TEST_CASE("deploy: an existing stack is updated by id", "[komodo]") {
     m.on_response(200, R"([{"id": "stk-1", "name": "myapp"}])");
     auto c = expect_call(m, "/write", "UpdateStack");
     CHECK(c.body["params"]["id"] == "stk-1");
-    CHECK(c.body["params"]["config"]["file_contents"] == m.compose());
+    CHECK(c.body["params"]["config"]["file_contents"] == kExampleCompose);
     m.on_response(200, R"({"_id": {"$oid": "stk-1"}})");
     expect_call(m, "/execute", "DeployStack");
     m.on_response(200, update("Complete", true).dump());  // Komodo may answer with a finished Update
@@ -232,9 +252,10 @@ TEST_CASE("deploy: a failed Update puts its logs into errorMessage", "[komodo]")
     CHECK(e.find("Write Compose File") == std::string::npos);
 }
 
-TEST_CASE("deploy: 401, 403 and 404 are rejections with their own messages", "[komodo]") {
+TEST_CASE("deploy: 401, 403, 404 and 405 are rejections with their own messages", "[komodo]") {
     struct Case { int code; const char* needle; };
-    for (auto k : {Case{401, "KOMODO_API_KEY"}, Case{403, "not allowed"}, Case{404, "check the Komodo URL"}}) {
+    for (auto k : {Case{401, "KOMODO_API_KEY"}, Case{403, "not allowed"}, Case{404, "check the Komodo URL"},
+                   Case{405, "check the Komodo URL"}}) {
         KomodoDeploy m = start_machine(example_request());
         m.on_response(k.code, R"({"error": "nope", "trace": ["auth.rs:12"]})");
         REQUIRE(m.finished());
@@ -315,7 +336,9 @@ TEST_CASE("deploy: a missing stack without a server cannot be created", "[komodo
     m.value->on_response(200, "[]");
     REQUIRE(m.value->finished());
     CHECK(m.value->outcome() == KomodoOutcome::deploy_failed);
-    CHECK(m.value->request().errorMessage->find("--server") != std::string::npos);
+    CHECK(*m.value->request().errorMessage ==
+          "stack 'myapp' does not exist on Komodo and no server was given to create it on (set komodo.server or "
+          "komodo.swarm in the profile, appConfig.server, or --server / --swarm)");
 
     json p = json::parse(kDataModelPayload);
     p["appConfig"]["server"] = "nas-01";

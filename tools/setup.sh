@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   cmake ninja-build g++ make pkg-config git binutils python3 python3-dev python3-venv python3-pip
   libyaml-cpp-dev nlohmann-json3-dev libvalijson-dev libkainjow-mustache-dev catch2 pybind11-dev
-  libcurl4-openssl-dev libmimalloc-dev libbenchmark-dev docker-registry clang libclang-rt-14-dev ccache
+  libcurl4-openssl-dev libtoml11-dev libmimalloc-dev libbenchmark-dev docker-registry clang libclang-rt-14-dev ccache
 )
 PIP_PACKAGES=(pytest pyyaml)
 

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "appforge/edge/fs_repo.hpp"
+#include "appforge/komodo_sync.hpp"
 #include "appforge/value_rules.hpp"
 
 extern char** environ;
@@ -357,6 +358,7 @@ bool audit_result(AuditLog& log, const ApplyResult& r, std::string& error) {
     // A rejected submission never got a branch; a failed one names the branch it did not create.
     if (r.outcome != "rejected" && r.plan) outcome.branch = r.plan->branch;
     if (!r.commit.empty()) outcome.commit = r.commit;
+    if (r.komodo) return log.append(komodo_audit_record(&*r.komodo, outcome, rules::utc_now_iso8601()), error);
     return log.append(audit_record(r.request ? &*r.request : nullptr, outcome, rules::utc_now_iso8601()), error);
 }
 
@@ -368,8 +370,10 @@ namespace {
 
 /// Every check before anything is written, then blobs, tree and commit off to the side, then the
 /// branch in one compare-and-swap. Nothing before the last step is visible in the checkout.
-void apply_steps(const Engine& engine, const CheckedRequest& checked, const std::string& repo_dir,
-                 const AuditLog* audit, const ApplyOptions& options, ApplyResult& r) {
+/// Steps 2-5 of apply for any plan (GitOps or Resource Sync): the repo state, the base commit, the
+/// commit built off to the side and the branch. Sets r.commit on success; on failure r carries why.
+void commit_plan(const std::string& repo_dir, const Plan& plan, const AuditLog* audit, const ApplyOptions& options,
+                 ApplyResult& r) {
     auto reject = [&](const std::string& code, const std::string& message) {
         r.diagnostics.push_back(Diagnostic{"", code, message, Severity::error});
         r.status = ApplyStatus::invalid;
@@ -385,18 +389,6 @@ void apply_steps(const Engine& engine, const CheckedRequest& checked, const std:
         r.error = repo_dir + ": not a folder";
         return;
     }
-    FsRepo repo(repo_dir);
-
-    // 1. Plan: check, render, conflicts. Nothing has been touched yet.
-    PlannedRequest planned = plan_checked_request(engine, checked, repo);
-    r.request = planned.app;
-    r.diagnostics = planned.diagnostics;
-    r.plan = planned.plan;
-    if (!planned.ok()) {
-        r.status = is_parse_failure(r.diagnostics) ? ApplyStatus::unreadable : ApplyStatus::invalid;
-        return;
-    }
-    const Plan& plan = *r.plan;
 
     // 2. The repo's state: the checkout's top, on a branch, no operation pending, clean, branch unused.
     auto top = git({"rev-parse", "--show-toplevel"});
@@ -577,12 +569,65 @@ void apply_steps(const Engine& engine, const CheckedRequest& checked, const std:
         return;
     }
 
+    r.commit = commit;
+}
+
+void apply_steps(const Engine& engine, const CheckedRequest& checked, const std::string& repo_dir,
+                 const AuditLog* audit, const ApplyOptions& options, ApplyResult& r) {
+    std::error_code ec;
+    if (!fs::is_directory(repo_dir, ec)) {
+        r.status = ApplyStatus::unreadable;
+        r.error = repo_dir + ": not a folder";
+        return;
+    }
+    FsRepo repo(repo_dir);
+
+    // 1. Plan: check, render, conflicts. Nothing has been touched yet.
+    PlannedRequest planned = plan_checked_request(engine, checked, repo);
+    r.request = planned.app;
+    r.diagnostics = planned.diagnostics;
+    r.plan = planned.plan;
+    if (!planned.ok()) {
+        r.status = is_parse_failure(r.diagnostics) ? ApplyStatus::unreadable : ApplyStatus::invalid;
+        return;
+    }
+    const Plan& plan = *r.plan;
+    commit_plan(repo_dir, plan, audit, options, r);
+    if (r.commit.empty()) return;
+    const std::string commit = r.commit;
+
     // 6. Lifecycle: the request now carries its branch and commit (still pending until merged).
     auto lc = record_commit(*r.request, plan.branch, commit);
     r.diagnostics.insert(r.diagnostics.end(), lc.begin(), lc.end());
     r.status = ApplyStatus::ok;
     r.outcome = "committed";
     r.commit = commit;
+}
+
+/// The Resource Sync flow: plan a NAS request's stack, then the same commit steps as GitOps.
+void apply_komodo_steps(const Engine& engine, const CheckedRequest& checked, const std::string& repo_dir,
+                        const AuditLog* audit, const ApplyOptions& options, ApplyResult& r) {
+    std::error_code ec;
+    if (!fs::is_directory(repo_dir, ec)) {
+        r.status = ApplyStatus::unreadable;
+        r.error = repo_dir + ": not a folder";
+        return;
+    }
+    FsRepo repo(repo_dir);
+    KomodoPlannedRequest planned = plan_komodo_checked_request(engine, checked, repo);
+    r.komodo = planned.komodo;
+    r.diagnostics = planned.diagnostics;
+    r.plan = planned.plan;
+    if (!planned.ok()) {
+        r.status = is_parse_failure(r.diagnostics) ? ApplyStatus::unreadable : ApplyStatus::invalid;
+        return;
+    }
+    commit_plan(repo_dir, *r.plan, audit, options, r);
+    if (r.commit.empty()) return;
+    // The request stays pending: the stack is deployed when the sync runs after the merge.
+    r.komodo->submissionStatus = "Resource Sync: committed " + r.commit.substr(0, 12) + " on branch " + r.plan->branch;
+    r.status = ApplyStatus::ok;
+    r.outcome = "committed";
 }
 
 }  // namespace
@@ -598,6 +643,17 @@ ApplyResult apply_checked_request(const Engine& engine, const CheckedRequest& ch
     return r;
 }
 
+ApplyResult apply_komodo_checked_request(const Engine& engine, const CheckedRequest& checked, const std::string& repo_dir,
+                                         AuditLog* audit, const ApplyOptions& options) {
+    ApplyResult r;
+    apply_komodo_steps(engine, checked, repo_dir, audit, options, r);
+    if (audit && audit->is_open()) {
+        std::string e;
+        if (!audit_result(*audit, r, e)) r.audit_error = e;
+    }
+    return r;
+}
+
 ApplyResult apply_request(const Engine& engine, std::string_view request_text, const std::string& repo_dir,
                           AuditLog* audit, const ApplyOptions& options) {
     return apply_checked_request(engine, engine.check(request_text), repo_dir, audit, options);
@@ -605,7 +661,7 @@ ApplyResult apply_request(const Engine& engine, std::string_view request_text, c
 nlohmann::json apply_result_to_json(const ApplyResult& r) {
     using nlohmann::json;
     json j;
-    if (r.ok() && r.plan && r.request) {
+    if (r.ok() && r.plan && (r.request || r.komodo)) {
         const Plan& plan = *r.plan;
         json files = json::array();
         for (const auto& e : plan.edits) files.push_back({{"path", e.path}, {"action", "edit"}});
@@ -615,7 +671,7 @@ nlohmann::json apply_result_to_json(const ApplyResult& r) {
                       {"outcome", r.outcome},
                       {"commit", r.commit},
                       {"files", files},
-                      {"request", to_json(*r.request)}});
+                      {"request", r.komodo ? to_json(*r.komodo) : to_json(*r.request)}});
     } else {
         j = json{{"ok", false}, {"outcome", r.outcome}};
         if (!r.error.empty()) j["error"] = r.error;

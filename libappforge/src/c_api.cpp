@@ -20,6 +20,7 @@
 #include "appforge/engine.hpp"
 #include "appforge/gitops.hpp"
 #include "appforge/komodo.hpp"
+#include "appforge/komodo_sync.hpp"
 
 // The header's version macros are hand-written (C89 consumers read them without CMake); the
 // build passes the project version so a mismatch fails compilation instead of shipping.
@@ -179,7 +180,7 @@ int fail_with(const Diagnostics& ds) {
     int status = AF_EINVALID;
     if (appforge::is_parse_failure(ds)) status = AF_EPARSE;
     for (const auto& d : ds)
-        if (d.code == "render.kind" || d.code == "gitops.kind") status = AF_EKIND;
+        if (d.code == "render.kind" || d.code == "gitops.kind" || d.code == "komodo.kind") status = AF_EKIND;
     return fail(status, diagnostics_text(ds));
 }
 
@@ -341,6 +342,58 @@ AF_API int af_apply(af_buf* out_result_json, af_buf* out_diagnostics_json, const
         if (r.ok()) {
             if (!r.audit_error.empty())
                 return fail(AF_EIO, "af_apply: committed " + r.commit + " but the audit log was not written: " +
+                                        r.audit_error);
+            return ok();
+        }
+        if (r.outcome == "failed") return fail(AF_EIO, r.error);
+        if (!r.error.empty() && r.diagnostics.empty()) return fail(AF_EIO, r.error);
+        return fail_with(r.diagnostics);
+    });
+}
+
+AF_API int af_komodo_plan(af_buf* out_plan_json, af_buf* out_diagnostics_json, const af_engine* engine,
+                          const char* request_text, const char* repo_dir) {
+    return guard({out_plan_json, out_diagnostics_json}, [&] {
+        if (int rc = require("af_komodo_plan", {{out_plan_json, "out_plan_json"},
+                                                {engine, "engine"},
+                                                {request_text, "request_text"},
+                                                {repo_dir, "repo_dir"}}))
+            return rc;
+        std::error_code ec;
+        if (!std::filesystem::is_directory(repo_dir, ec))
+            return fail(AF_EINVAL, std::string("af_komodo_plan: ") + repo_dir + ": not a folder");
+        auto planned =
+            appforge::plan_komodo_request(*engine->engine, request_text, appforge::edge::FsRepo(repo_dir));
+        fill(out_plan_json, appforge::komodo_planned_request_to_json(planned).dump());
+        fill_diagnostics(out_diagnostics_json, planned.diagnostics);
+        if (!planned.ok()) return fail_with(planned.diagnostics);
+        return ok();
+    });
+}
+
+AF_API int af_komodo_apply(af_buf* out_result_json, af_buf* out_diagnostics_json, const af_engine* engine,
+                           const char* request_text, const char* repo_dir, const char* audit_log) {
+    namespace edge = appforge::edge;
+    return guard({out_result_json, out_diagnostics_json}, [&] {
+        if (int rc = require("af_komodo_apply", {{out_result_json, "out_result_json"},
+                                                 {engine, "engine"},
+                                                 {request_text, "request_text"},
+                                                 {repo_dir, "repo_dir"}}))
+            return rc;
+        std::error_code ec;
+        if (!std::filesystem::is_directory(repo_dir, ec))
+            return fail(AF_EINVAL, std::string("af_komodo_apply: ") + repo_dir + ": not a folder");
+        edge::AuditLog audit;
+        std::string why;
+        if (audit_log && !audit.open(audit_log, why))
+            return fail(AF_EIO, "af_komodo_apply: cannot open the audit log: " + why);
+        edge::ApplyResult r =
+            edge::apply_komodo_checked_request(*engine->engine, engine->engine->check(request_text), repo_dir, &audit);
+        fill(out_result_json, edge::apply_result_to_json(r).dump());
+        fill_diagnostics(out_diagnostics_json, r.diagnostics);
+        if (r.ok()) {
+            if (!r.audit_error.empty())
+                return fail(AF_EIO, "af_komodo_apply: committed " + r.commit + " but the audit log was not written: " +
                                         r.audit_error);
             return ok();
         }

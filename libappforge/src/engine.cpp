@@ -89,6 +89,14 @@ Result<std::shared_ptr<const Engine>> Engine::create(const EngineOptions& option
             e->profile_.reservedNamespaces.end())
             e->profile_.reservedNamespaces.push_back(ns);
     if (options.komodo_url) e->profile_.komodoUrl = options.komodo_url;
+    if (options.komodo_server) {  // a server named for this run replaces the profile's target, swarm included
+        e->profile_.komodoServer = options.komodo_server;
+        e->profile_.komodoSwarm.reset();
+    }
+    if (options.komodo_swarm) {
+        e->profile_.komodoSwarm = options.komodo_swarm;
+        e->profile_.komodoServer.reset();
+    }
     auto rule_diags = check_profile(e->profile_);
     auto safety = check_profile_safety(e->profile_);
     rule_diags.insert(rule_diags.end(), safety.begin(), safety.end());

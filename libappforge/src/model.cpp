@@ -149,7 +149,18 @@ void each_field(S& s, V& v) {
             g("allowRbac", s.policyAllowRbac);
             g("allowDeployers", s.policyAllowDeployers);
         });
-        v.group("komodo", [&](V& g) { g("url", s.komodoUrl); });
+        v.group("komodo", [&](V& g) {
+            g("url", s.komodoUrl);
+            g("server", s.komodoServer);
+            g("swarm", s.komodoSwarm);
+            g("tags", s.komodoTags);
+            g("stacksDir", s.komodoStacksDir);
+            g("defaultTier", s.komodoDefaultTier);
+            g("syncFile", s.komodoSyncFile);
+            g("linkedRepo", s.komodoLinkedRepo);
+            g("proxy", s.komodoProxy);
+            g("proxyNetwork", s.komodoProxyNetwork);
+        });
         v.group("registries", [&](V& g) { g("allowed", s.registriesAllowed); });
     }
 }

@@ -109,6 +109,32 @@ Diagnostics check_profile_safety(const ClusterProfile& p) {
         if (has_git_segment(*l.value))
             err(l.ptr, "profile.layout.git",
                 std::string(l.name) + " must not contain a '.git' folder: apply would write into the repository's own metadata");
+    // The Resource Sync flow writes below these: repo-relative, no '.', '..', '.git' or empty segment.
+    for (const Layout& l : {Layout{"/komodo/stacksDir", "komodo.stacksDir", &p.komodoStacksDir},
+                            Layout{"/komodo/syncFile", "komodo.syncFile", &p.komodoSyncFile},
+                            Layout{"/komodo/defaultTier", "komodo.defaultTier", &p.komodoDefaultTier}}) {
+        bool bad = l.value->empty() || l.value->front() == '/' || l.value->back() == '/' ||
+                   rules::contains_control_chars(*l.value);
+        std::size_t start = 0;
+        while (!bad && start <= l.value->size()) {
+            std::size_t slash = l.value->find('/', start);
+            std::string seg = l.value->substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+            if (seg.empty() || seg == "." || seg == "..") bad = true;
+            if (slash == std::string::npos) break;
+            start = slash + 1;
+        }
+        if (bad)
+            err(l.ptr, "profile.komodo.path",
+                std::string(l.name) + " must be a relative repo path without '.', '..' or empty segments");
+        else if (has_git_segment(*l.value))
+            err(l.ptr, "profile.layout.git",
+                std::string(l.name) + " must not contain a '.git' folder: apply would write into the repository's own metadata");
+    }
+    if (p.komodoSyncFile.size() < 6 || p.komodoSyncFile.compare(p.komodoSyncFile.size() - 5, 5, ".toml") != 0)
+        err("/komodo/syncFile", "profile.komodo.syncFile", "komodo.syncFile must name a .toml file");
+    if (p.komodoServer && p.komodoSwarm)
+        err("/komodo/swarm", "profile.komodo.target",
+            "komodo.server and komodo.swarm exclude each other: a stack runs on one server or on one swarm");
     auto globs = [&](const std::vector<std::string>& list, const std::string& ptr) {
         for (std::size_t i = 0; i < list.size(); ++i)
             if (!is_namespace_glob(list[i]))

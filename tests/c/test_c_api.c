@@ -401,6 +401,44 @@ static void test_plan(const af_engine* e, const char* scratch) {
     free(invalid);
 }
 
+static void test_komodo_sync(const char* scratch) {
+    char repo[1024];
+    af_buf out, diags;
+    af_engine* e = NULL;
+    char* komodo = slurp("examples/requests/myapp-komodo.yaml");
+    char* gitops = slurp("examples/requests/whoami-internal.yaml");
+    CHECK(af_engine_create(&e, "komodo:\n  url: https://komodo.internal.hypyr.space\n  server: truenas\n"
+                               "  linkedRepo: homelab\n", NULL) == AF_OK);
+    sprintf(repo, "%s/komodo-repo", scratch);
+    make_repo(repo);
+
+    CHECK(af_komodo_plan(&out, &diags, e, komodo, repo) == AF_OK);
+    CHECK(contains(&out, "\"ok\":true") && contains(&out, "\"syncFile\":\"komodo/resources.toml\""));
+    CHECK(contains(&out, "\"path\":\"stacks/apps/myapp/compose.yaml\""));
+    af_buf_dispose(&out);
+    af_buf_dispose(&diags);
+    CHECK(af_komodo_plan(&out, &diags, e, gitops, repo) == AF_EKIND);
+    CHECK(contains(&diags, "komodo.kind"));
+    af_buf_dispose(&out);
+    af_buf_dispose(&diags);
+
+    CHECK(af_komodo_apply(&out, &diags, e, komodo, repo, NULL) == AF_OK);
+    CHECK(contains(&out, "\"outcome\":\"committed\"") && contains(&out, "\"branch\":\"feat/app/myapp-"));
+    af_buf_dispose(&out);
+    af_buf_dispose(&diags);
+    CHECK(af_komodo_apply(&out, &diags, e, komodo, repo, NULL) == AF_EINVALID);  /* the branch exists */
+    CHECK(contains(&diags, "git.branch.exists"));
+    af_buf_dispose(&out);
+    af_buf_dispose(&diags);
+
+    CHECK(af_komodo_plan(NULL, &diags, e, komodo, repo) == AF_EINVAL);
+    CHECK(af_komodo_apply(&out, &diags, e, komodo, NULL, NULL) == AF_EINVAL);
+    CHECK(is_empty(&out) && is_empty(&diags));
+    af_engine_destroy(e);
+    free(komodo);
+    free(gitops);
+}
+
 static void test_apply(const af_engine* e, const char* scratch) {
     char repo[1024], audit[1100], tmp[1100], branch[256], commit[128], head[128], log[4096];
     af_buf result, diags;
@@ -561,6 +599,7 @@ int main(int argc, char** argv) {
     test_render_to_dir(engine, argv[1]);
     test_plan(engine, argv[1]);
     test_apply(engine, argv[1]);
+    test_komodo_sync(argv[1]);
     test_threads(engine);
     af_engine_destroy(engine);
     printf("test_c_api: %d checks, %d failed\n", checks, failures);

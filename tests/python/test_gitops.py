@@ -280,3 +280,32 @@ def test_komodo_compose_is_the_cli_compose_file(engine, cli):
     assert text == out.stdout and "services:" in text
     with pytest.raises(appforge.AppforgeError, match="GitOps request"):
         engine.komodo_compose(WHOAMI.read_text())
+
+
+def test_komodo_plan_and_apply_through_python(tmp_path):
+    """GitOps for Komodo from Python: the same planner and apply as `appforge komodo plan|apply`."""
+    import subprocess
+
+    engine = appforge.Engine(profile="komodo:\n  server: truenas\n  linkedRepo: homelab\n")
+    request = {"operatorId": "erin", "appName": "myapp",
+               "komodoRequest": {"appName": "myapp", "appVersion": "1.0.0", "appConfig": {"group": "tools"}}}
+    sync = '# homelab\n[[stack]]\nname = "caddy"\n'
+    plan = engine.komodo_plan(request, {"komodo/resources.toml": sync})
+    assert plan["stackDir"] == "stacks/apps/tools" and plan["syncFile"] == "komodo/resources.toml"
+    assert [f["path"] for f in plan["creates"]] == ["stacks/apps/tools/compose.yaml"]
+    (edit,) = plan["edits"]
+    assert edit["newText"].startswith(sync + "\n[[stack]]\nname = \"myapp\"\n")
+    with pytest.raises(appforge.ValidationError) as e:
+        engine.komodo_plan(request, {"komodo/resources.toml": sync.replace("caddy", "myapp")})
+    assert [(d.code, d.path) for d in e.value.diagnostics] == [("komodo.sync.exists", "/komodoRequest/appName")]
+
+    repo = tmp_path / "repo"
+    (repo / "komodo").mkdir(parents=True)
+    (repo / "komodo" / "resources.toml").write_text(sync)
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"],
+                 ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"]):
+        subprocess.run(["git", "-C", str(repo), *args], check=True)
+    r = engine.komodo_apply(request, repo)
+    assert r["ok"] and r["branch"].startswith("feat/app/myapp-")
+    assert [f["path"] for f in r["files"]] == ["komodo/resources.toml", "stacks/apps/tools/compose.yaml"]
+    assert r["request"]["submissionStatus"].startswith("Resource Sync: committed ")

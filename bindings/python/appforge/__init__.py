@@ -418,6 +418,43 @@ class Engine:
         result: str = _komodo_value(*self._engine.komodo_compose(_core_input(request)))
         return result
 
+    def komodo_plan(self, request: RequestSource, repo: Union[PathLike, Mapping[str, str]]) -> Dict[str, Any]:
+        """The Resource Sync change set of a NAS request (GitOps for Komodo), without writing anything.
+
+        A dict like ``appforge komodo plan --output json`` prints: ``stackDir``, ``syncFile``,
+        ``creates``, ``edits``, ``branch``, ``commitMessage``, ``prTitle``, ``prBody``, ``risk``.
+        ``repo`` is the checkout's top folder or a mapping ``{repo path: text}``. Raises
+        ValidationError with every diagnostic when the request is invalid or conflicts with the repo.
+        """
+        target: Union[str, Dict[str, str]]
+        if isinstance(repo, Mapping):
+            target = {str(k): str(v) for k, v in repo.items()}
+        else:
+            target = _repo_dir(repo)
+        raw_plan, ok, raw = self._engine.komodo_plan(_core_input(request), target)
+        if not ok:
+            raise ValidationError("the NAS request cannot be planned against this repo", _diagnostics(raw))
+        result: Dict[str, Any] = raw_plan
+        return result
+
+    def komodo_apply(
+        self, request: RequestSource, repo: PathLike, audit_log: Optional[PathLike] = None
+    ) -> Dict[str, Any]:
+        """Commits a NAS request's compose file and ``[[stack]]`` table on a new branch of the git
+        checkout ``repo``, with the same refusals and plumbing as :meth:`apply`; returns the result
+        dict ``appforge komodo apply`` prints (branch, commit, files, risk, request)."""
+        log = None if audit_log is None else os.fspath(audit_log)
+        raw_result, status, raw = self._engine.komodo_apply(_core_input(request), _repo_dir(repo), log)
+        diagnostics = _diagnostics(raw)
+        r: Dict[str, Any] = raw_result
+        if status != 0:
+            if r.get("outcome") == "failed":
+                raise ApplyError(str(r.get("error", "apply failed")), diagnostics)
+            if not diagnostics and r.get("error"):
+                raise AppforgeError(str(r["error"]))
+            raise ValidationError("the Resource Sync change set was not applied", diagnostics)
+        return r
+
     def plan(self, request: RequestSource, repo: Union[PathLike, Mapping[str, str]]) -> Plan:
         """The change set of a GitOps request against a repo, without writing anything.
 

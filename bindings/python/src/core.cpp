@@ -25,6 +25,7 @@
 #include "appforge/engine.hpp"
 #include "appforge/gitops.hpp"
 #include "appforge/komodo.hpp"
+#include "appforge/komodo_sync.hpp"
 #include "appforge/model.hpp"
 #include "appforge/patterntest.hpp"
 
@@ -330,6 +331,59 @@ PYBIND11_MODULE(_core, m) {
             },
             py::arg("request"), py::arg("repo_dir"), py::arg("audit_log"),
             "Plans, writes, branches and commits in a git checkout: (result dict, status 0/1/2, diagnostics).")
+        .def(
+            "komodo_plan",
+            [](const PyEngine& self, py::handle request, py::handle repo) {
+                RequestInput in = request_input(request);
+                std::optional<appforge::MemoryRepo> memory;
+                std::string repo_dir;
+                if (py::isinstance<py::dict>(repo)) {
+                    memory.emplace();
+                    for (auto item : py::reinterpret_borrow<py::dict>(repo))
+                        memory->put(item.first.cast<std::string>(), item.second.cast<std::string>());
+                } else {
+                    repo_dir = repo.cast<std::string>();
+                }
+                appforge::KomodoPlannedRequest p;
+                {
+                    py::gil_scoped_release release;
+                    appforge::CheckedRequest c = self.check(in);
+                    if (memory) {
+                        p = appforge::plan_komodo_checked_request(*self.engine, c, *memory);
+                    } else {
+                        appforge::edge::FsRepo fs_repo(repo_dir);
+                        p = appforge::plan_komodo_checked_request(*self.engine, c, fs_repo);
+                    }
+                }
+                return std::make_tuple(from_json(appforge::komodo_planned_request_to_json(p)), p.ok(),
+                                       diag_tuples(p.diagnostics));
+            },
+            py::arg("request"), py::arg("repo"),
+            "Plans a NAS request's Resource Sync change set against a checkout (path) or {path: text}: "
+            "(plan dict, ok, diagnostics).")
+        .def(
+            "komodo_apply",
+            [](const PyEngine& self, py::handle request, const std::string& repo_dir, py::object audit_log) {
+                RequestInput in = request_input(request);
+                appforge::edge::AuditLog audit;
+                if (!audit_log.is_none()) {
+                    std::string error, path = audit_log.cast<std::string>();
+                    if (!audit.open(path, error)) {
+                        PyErr_SetString(PyExc_OSError, ("cannot open the audit log: " + error).c_str());
+                        throw py::error_already_set();
+                    }
+                }
+                appforge::edge::ApplyResult r;
+                json result;
+                {
+                    py::gil_scoped_release release;
+                    r = appforge::edge::apply_komodo_checked_request(*self.engine, self.check(in), repo_dir, &audit);
+                    result = appforge::edge::apply_result_to_json(r);
+                }
+                return std::make_tuple(from_json(result), static_cast<int>(r.status), diag_tuples(r.diagnostics));
+            },
+            py::arg("request"), py::arg("repo_dir"), py::arg("audit_log"),
+            "Commits a NAS request's Resource Sync change set on its branch: (result dict, status 0/1/2, diagnostics).")
         .def(
             "profile", [](const PyEngine& self) { return from_json(appforge::to_json(self.engine->profile())); },
             "The effective cluster profile as a dict.")

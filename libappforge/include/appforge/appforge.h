@@ -152,6 +152,22 @@ AF_API int af_plan(af_buf* out_plan_json, af_buf* out_diagnostics_json, const af
 AF_API int af_apply(af_buf* out_result_json, af_buf* out_diagnostics_json, const af_engine* engine,
                     const char* request_text, const char* repo_dir, const char* audit_log);
 
+/*
+ * GitOps for Komodo: plans a NAS request's Resource Sync change set against the checkout at
+ * repo_dir without writing anything (the compose file at the profile's stack path, a [[stack]]
+ * table appended to the profile's sync file). Statuses and buffers as for af_plan; a GitOps
+ * request is AF_EKIND.
+ */
+AF_API int af_komodo_plan(af_buf* out_plan_json, af_buf* out_diagnostics_json, const af_engine* engine,
+                          const char* request_text, const char* repo_dir);
+
+/*
+ * Commits a NAS request's Resource Sync change set on its new feature branch, with the same
+ * refusals, plumbing, audit line and statuses as af_apply.
+ */
+AF_API int af_komodo_apply(af_buf* out_result_json, af_buf* out_diagnostics_json, const af_engine* engine,
+                           const char* request_text, const char* repo_dir, const char* audit_log);
+
 #ifdef __cplusplus
 }
 #endif

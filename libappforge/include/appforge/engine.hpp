@@ -26,6 +26,11 @@ struct EngineOptions {
     /// Replaces the profile's komodo.url (the CLI's --url, a backend's configuration), so every
     /// rule that compares a request's komodoApiUrl sees the URL the deploy will really use.
     std::optional<std::string> komodo_url;
+    /// Replaces the profile's komodo.server (and clears komodo.swarm): the CLI's --server.
+    std::optional<std::string> komodo_server;
+    /// Replaces the profile's komodo.swarm (and clears komodo.server): the CLI's --swarm, so the
+    /// compose file gets swarm `deploy:` limits.
+    std::optional<std::string> komodo_swarm;
 };
 
 /// Which workflow a document belongs to.

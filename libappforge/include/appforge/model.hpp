@@ -155,6 +155,24 @@ struct ClusterProfile {
     bool policyAllowDeployers = false;  ///< Flux and Argo CD objects that make a controller deploy other manifests
     /// komodo.url: the only Komodo API base URL credentials are sent to (a deploy may override it); none by default.
     std::optional<std::string> komodoUrl;
+    /// komodo.server: the Komodo server (name or id) new stacks run on, unless the deploy or the request names one.
+    std::optional<std::string> komodoServer;
+    /// komodo.swarm: a Komodo Swarm (name or id) instead of a server; compose limits become `deploy.resources`.
+    std::optional<std::string> komodoSwarm;
+    /// komodo.tags: tag names set on every stack appforge manages (Komodo creates missing tags).
+    std::vector<std::string> komodoTags{"appforge"};
+    /// komodo.stacksDir: repo folder of the Resource Sync flow's compose files (<stacksDir>/<tier>/<group>/compose.yaml).
+    std::string komodoStacksDir = "stacks";
+    /// komodo.defaultTier: the <tier> folder when the request's appConfig.tier is absent.
+    std::string komodoDefaultTier = "apps";
+    /// komodo.syncFile: the Resource Sync TOML file `[[stack]]` tables are added to.
+    std::string komodoSyncFile = "komodo/resources.toml";
+    /// komodo.linkedRepo: the Komodo Repo resource a synced stack reads its compose file from (`linked_repo`).
+    std::optional<std::string> komodoLinkedRepo;
+    /// komodo.proxy: reverse-proxy labels for appConfig.ingress: "caddy" (caddy-docker-proxy), "traefik" or "none".
+    std::string komodoProxy = "none";
+    /// komodo.proxyNetwork: the external docker network the reverse proxy shares with the apps it serves.
+    std::optional<std::string> komodoProxyNetwork;
     /// registries.allowed: host[:port] entries `validate --check-images` may contact (token services included).
     std::vector<std::string> registriesAllowed = rules::default_allowed_registries();
 };

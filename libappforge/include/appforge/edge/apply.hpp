@@ -38,6 +38,7 @@ struct ApplyResult {
     ApplyStatus status = ApplyStatus::invalid;
     std::string outcome = "rejected";   ///< "committed", "rejected" (nothing touched) or "failed" (a git step failed; nothing changed)
     std::optional<AppRequest> request;  ///< the request; on success with featureBranch and commitSha recorded
+    std::optional<KomodoRequest> komodo;  ///< the NAS request of a Resource Sync apply (submissionStatus names the commit)
     std::optional<Plan> plan;           ///< set once planning got that far
     std::string commit;                 ///< the new commit's SHA on success
     std::string error;                  ///< why it stopped when that is more than a diagnostic (I/O, git)
@@ -83,6 +84,12 @@ bool audit_result(AuditLog& log, const ApplyResult& result, std::string& error);
 /// Never throws for bad input or git failures: they come back as diagnostics.
 ApplyResult apply_checked_request(const Engine& engine, const CheckedRequest& checked, const std::string& repo_dir,
                                   AuditLog* audit = nullptr, const ApplyOptions& options = {});
+
+/// GitOps for Komodo: plans a checked NAS request's Resource Sync change set (compose file plus a
+/// `[[stack]]` table, see appforge/komodo_sync.hpp) and commits it with the same safety as
+/// apply_checked_request: same repo-state refusals, same plumbing, branch and audit line.
+ApplyResult apply_komodo_checked_request(const Engine& engine, const CheckedRequest& checked, const std::string& repo_dir,
+                                         AuditLog* audit = nullptr, const ApplyOptions& options = {});
 
 /// engine.check(request_text), then apply_checked_request().
 ApplyResult apply_request(const Engine& engine, std::string_view request_text, const std::string& repo_dir,
