@@ -32,7 +32,7 @@ MIN_CODES = 150
 
 CODE = re.compile(r"^[a-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_-]+)+$")
 PART = re.compile(r"^[a-z][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$")  # a piece of a composed code
-FILE_SUFFIXES = (".yaml", ".yml", ".json", ".hpp", ".h", ".cpp", ".md", ".txt", ".lock", ".git")
+FILE_SUFFIXES = (".yaml", ".yml", ".json", ".hpp", ".h", ".cpp", ".md", ".txt", ".lock", ".git", ".toml")
 HOST_SUFFIXES = (".io", ".com", ".space", ".example", ".aws", ".dev", ".org", ".net")
 
 # Dotted literals that are not diagnostic codes, each with why.
@@ -48,6 +48,9 @@ NOT_CODES = {
     "gitops.root": "profile field named in a profile.layout.git message",
     "gitops.cluster": "profile field named in a profile.layout.git message",
     "gitops.namespacesDir": "profile field named in a profile.layout.git message",
+    "komodo.stacksDir": "profile field named in a profile.komodo.path message",
+    "komodo.syncFile": "profile field named in a profile.komodo.path message",
+    "komodo.defaultTier": "profile field named in a profile.komodo.path message",
 }
 # Prefixes of profile settings named in messages ("allow with policy.allowRbac").
 NOT_CODE_PREFIXES = {
@@ -114,6 +117,12 @@ COMPOSED = [
     ("libappforge/src/render.cpp", 'd.code = "verify." + d.code;', ("verify.", "schemas/kubernetes/*.json")),
     ("libappforge/src/catalog.cpp", 'd.code = "pattern." + d.code;', ("pattern.", "schemas/pattern.schema.json")),
     ("libappforge/src/engine.cpp", 'd.code = "profile." + d.code;', ("profile.", "schemas/cluster-profile.schema.json")),
+    # Not codes: field names composed into messages, and compose labels (Traefik router/service keys).
+    ("libappforge/src/komodo.cpp", 'std::string("runAs.") + k + " is required"', []),
+    ("libappforge/src/komodo.cpp", 'std::string("runAs.") + k + " must be a numeric id', []),
+    ("libappforge/src/komodo.cpp", 'std::string("appConfig.") + k + " must be a folder name', []),
+    ("libappforge/src/komodo.cpp", 'labels["traefik.http.routers." + name + ".rule"]', []),
+    ("libappforge/src/komodo.cpp", 'labels["traefik.http.services." + name + ".loadbalancer.server.port"]', []),
     # Not compositions: prefix tests on codes already counted.
     ("libappforge/src/diagnostic.cpp", 'd.code.rfind("parse.", 0) == 0', []),
     ("libappforge/src/engine.cpp", 'd.code.rfind("schema.", 0) == 0', []),
