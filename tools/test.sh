@@ -7,6 +7,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 export BUILD_DIR=${BUILD_DIR:-build}
+# A test run compares; it never rewrites expected files (tools/update-goldens.sh and
+# `test-patterns --update` do that on request).
+unset APPFORGE_UPDATE
 
 tools/setup.sh --deps-only || { echo "setup failed"; exit 1; }
 
