@@ -16,6 +16,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import tarfile
 import threading
 import urllib.error
@@ -322,3 +323,44 @@ def test_missing_repository_behind_a_token_service_is_not_found(registry, tmp_pa
         assert len(front.token_requests) == 1
     finally:
         front.stop()
+
+
+def test_docker_hub_images_go_to_registry_1_with_an_https_token_realm(tmp_path):
+    # Docker Hub itself, in a private network namespace (dockerhub_standin.py): real names
+    # (registry-1.docker.io, auth.docker.io), https with a test CA, the token answer with both
+    # `token` and `access_token`, and 401 insufficient_scope for a missing repository.
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.fail("unshare not found: install util-linux (tools/setup.sh)")
+    images = {
+        "hello:v1": [],  # docker.io/library/hello
+        "docker.io/acme/tool:1.0": [],
+        "index.docker.io/library/hello:v1": [],
+        "hello:v999": [("image.not_found", NOT_FOUND)],  # 404 MANIFEST_UNKNOWN
+        "acme/nothing-here:1": [("image.not_found", NOT_FOUND)],  # 401 insufficient_scope
+    }
+    commands = []
+    for i, image in enumerate(images):
+        (tmp_path / f"r{i}").mkdir()
+        commands.append([cli(), "validate", str(request_file(tmp_path / f"r{i}", image)), "--output", "json",
+                         "--check-images"])
+    env = {k: v for k, v in os.environ.items() if k != "APPFORGE_INSECURE_REGISTRIES"}
+    work = tmp_path / "hub"
+    work.mkdir()
+    p = subprocess.run([unshare, "--map-root-user", "--mount", "--net", sys.executable,
+                        str(Path(__file__).with_name("dockerhub_standin.py")), str(work), json.dumps(commands)],
+                       capture_output=True, text=True, env=env, timeout=600)
+    assert p.returncode == 0, "the Docker Hub stand-in could not run (it needs unshare -rmn):\n" + p.stderr[-3000:]
+    out = json.loads(p.stdout)
+    for (image, expected), r in zip(images.items(), out["results"]):
+        got = [(d["code"], d["message"]) for d in json.loads(r["stdout"])]
+        assert got == expected, f"{image}: {r['stdout']} {r['stderr']}"
+        assert r["returncode"] == (1 if expected else 0), f"{image}: {r['stderr']}"
+    seen = [(q["host"], q["method"], q["path"], bool(q["auth"]), q["status"]) for q in out["requests"]]
+    token = "/token?scope=repository%3Alibrary%2Fhello%3Apull&service=registry.docker.io"
+    assert seen[:3] == [
+        ("registry-1.docker.io", "HEAD", "/v2/library/hello/manifests/v1", False, 401),
+        ("auth.docker.io", "GET", token, False, 200),
+        ("registry-1.docker.io", "HEAD", "/v2/library/hello/manifests/v1", True, 200)]
+    assert {q[0] for q in seen} == {"registry-1.docker.io", "auth.docker.io"}
+    assert ("registry-1.docker.io", "HEAD", "/v2/acme/nothing-here/manifests/1", True, 401) in seen
