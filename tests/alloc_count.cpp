@@ -32,7 +32,9 @@ bool active() {
 }  // namespace alloc_count
 
 #ifdef APPFORGE_ALLOC_ASAN
-#include <sanitizer/allocator_interface.h>
+// Declared here: GCC ships only some of the sanitizer headers (not allocator_interface.h).
+extern "C" int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void*, std::size_t),
+                                                         void (*free_hook)(const volatile void*));
 namespace {
 void on_malloc(const volatile void*, std::size_t n) { count(n); }
 void on_free(const volatile void*) {}
