@@ -41,7 +41,7 @@ stage "integration (pytest)" python3 -m pytest -q tests/integration
 VENV_DIR="$ROOT/$BUILD_DIR-venv"
 stage "python wheel (fresh venv, pytest, stubtest)" env KEEP_VENV="$VENV_DIR" tools/python-wheel-test.sh
 stage "examples against the installed tree" env APPFORGE_VENV="$VENV_DIR" tools/examples-test.sh
-stage "sanitizers (ASan+UBSan suite, TSan threads)" tools/ci-sanitizers.sh
+stage "sanitizers (ASan+UBSan suite and CLI integration tests, TSan threads)" tools/ci-sanitizers.sh
 stage "fuzz smoke" env FUZZ_TIME="${FUZZ_TIME:-5}" tools/ci-fuzz-smoke.sh
 stage "bench smoke" env APPFORGE_VENV="$VENV_DIR" tools/ci-bench-smoke.sh "$ROOT/$BUILD_DIR"
 
