@@ -316,6 +316,64 @@ void BM_Batch10000(benchmark::State& state) {
 }
 BENCHMARK(BM_Batch10000)->Unit(benchmark::kMillisecond)->Iterations(3);
 
+/// The hostile-input corpus (tests/data/hostile/), checked and rendered: the timings the tests
+/// used to assert, measured here instead (the tests bound allocations). One iteration = every
+/// file once; every one must be refused, or the benchmark stops with an error.
+void BM_HostileCorpus(benchmark::State& state) {
+    static const std::vector<std::string> texts = [] {
+        std::vector<std::string> out;
+        for (const auto& e : fs::directory_iterator(source_dir() / "tests/data/hostile"))
+            if (e.is_regular_file() && e.path().filename() != "type-operator-yaml11-bool.yaml")
+                out.push_back(slurp(e.path()));
+        return out;
+    }();
+    auto engine = Engine::create();
+    if (!engine.ok() || texts.empty()) {
+        state.SkipWithError("no engine or no hostile corpus");
+        return;
+    }
+    const Engine& e = **engine.value;
+    for (auto _ : state) {
+        for (const auto& t : texts) {
+            auto r = e.render_text(t);
+            if (r.ok()) {
+                state.SkipWithError("a hostile file rendered");
+                return;
+            }
+            benchmark::DoNotOptimize(r);
+        }
+    }
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * texts.size()));
+}
+BENCHMARK(BM_HostileCorpus)->Unit(benchmark::kMillisecond);
+
+/// The console reporter, counting the benchmarks that stopped with SkipWithError (an example
+/// that no longer validates or renders): the program then exits 1, so the bench smoke stage
+/// fails instead of printing an error line and passing.
+class FailingReporter : public benchmark::ConsoleReporter {
+public:
+    int errors = 0;
+    void ReportRuns(const std::vector<Run>& runs) override {
+        for (const auto& r : runs)
+            if (r.error_occurred) {
+                ++errors;
+                std::cerr << "appforge_bench: " << r.benchmark_name() << " stopped: " << r.error_message << "\n";
+            }
+        ConsoleReporter::ReportRuns(runs);
+    }
+};
+
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    FailingReporter reporter;
+    benchmark::RunSpecifiedBenchmarks(&reporter);
+    benchmark::Shutdown();
+    if (reporter.errors) {
+        std::cerr << "appforge_bench: " << reporter.errors << " benchmark(s) stopped with an error\n";
+        return 1;
+    }
+    return 0;
+}

@@ -319,8 +319,17 @@ TEST_CASE("the feature branch is a deterministic hash of the canonical request",
     std::string branch = feature_branch_name(a.app);
     CHECK(branch == feature_branch_name(b.app));
     CHECK(branch != feature_branch_name(c.app));
-    std::string expected_hash = rules::sha256_hex(canonical_request_text(to_json(a.app))).substr(0, 8);
-    CHECK(branch == "feat/app/whoami-" + expected_hash);
+    // Known answer: the canonical text (sorted keys, compact, without id/timestamp/status) and
+    // its SHA-256 prefix, both computed once outside appforge (printf '%s' TEXT | sha256sum).
+    // Not recomputed with rules::sha256_hex: a wrong hash function would agree with itself.
+    //   python3 -c 'import hashlib, json; print(hashlib.sha256(json.dumps({"operatorId": "alice",
+    //     "appName": "whoami", "containerImage": "traefik/whoami:v1.10.1", "storagePattern": "ephemeral",
+    //     "ingressPattern": "internal-only", "backupStrategy": "none"}, sort_keys=True,
+    //     separators=(",", ":")).encode()).hexdigest())'   -> 27a6aefbbce518f7...
+    CHECK(canonical_request_text(to_json(a.app)) ==
+          R"({"appName":"whoami","backupStrategy":"none","containerImage":"traefik/whoami:v1.10.1",)"
+          R"("ingressPattern":"internal-only","operatorId":"alice","storagePattern":"ephemeral"})");
+    CHECK(branch == "feat/app/whoami-27a6aefb");
     auto repo = sample_repo();
     Plan p = plan_change(a.app, a.bundle, engine()->profile(), repo);
     CHECK(p.branch == branch);

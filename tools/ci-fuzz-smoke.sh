@@ -4,7 +4,7 @@
 # Exits non-zero on any crash, hang, leak or broken invariant.
 #   FUZZ_BUILD_DIR  build folder               (default: build-fuzz-ci)
 #   FUZZ_TIME       seconds per target         (default: 20)
-#   FUZZ_TARGETS    space-separated subset     (default: every target that was built)
+#   FUZZ_TARGETS    space-separated subset     (default: every target; one not built fails)
 #   FUZZ_CORPUS     keep corpora here between runs (default: $FUZZ_BUILD_DIR/corpus)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,13 +46,21 @@ for i in $(seq 0 59); do
   printf "\\x$(printf %02x "$i")%s" "value-$i" >"$CORPUS/fuzz_render_fields/seed-$i"
 done
 
-targets=${FUZZ_TARGETS:-}
-if [ -z "$targets" ]; then
-  for t in fuzz_parse fuzz_check fuzz_render fuzz_render_fields fuzz_profile fuzz_pattern fuzz_plan fuzz_pattern_policy fuzz_capi; do
-    [ -x "$BUILD/fuzz/$t" ] && targets="$targets $t"
-  done
+# Every target must have been built: one that is missing fails the stage (it is not skipped).
+all_targets="fuzz_parse fuzz_check fuzz_render fuzz_render_fields fuzz_profile fuzz_pattern fuzz_plan fuzz_pattern_policy fuzz_capi"
+for src in fuzz/fuzz_*.cpp; do  # a new target must join the list (and so the smoke run)
+  t=$(basename "$src" .cpp)
+  case " $all_targets " in *" $t "*) ;; *) echo "ci-fuzz-smoke: FAILED: $src is not in this script's target list" >&2; exit 1 ;; esac
+done
+targets=${FUZZ_TARGETS:-$all_targets}
+missing=""
+for t in $targets; do
+  [ -x "$BUILD/fuzz/$t" ] || missing="$missing $t"
+done
+if [ -n "$missing" ]; then
+  echo "ci-fuzz-smoke: FAILED: fuzz target(s) not built:$missing (see fuzz/CMakeLists.txt)" >&2
+  exit 1
 fi
-
 status=0
 for t in $targets; do
   mkdir -p "$CORPUS/$t" "$BUILD/artifacts/$t"

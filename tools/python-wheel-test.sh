@@ -15,7 +15,7 @@ VENV=${KEEP_VENV:-$WORK/venv}
 echo "wheel-test: fresh venv in $VENV"
 new_venv "$VENV"
 "$PY" -m pip install -q --upgrade pip
-"$PY" -m pip install -q pytest mypy
+"$PY" -m pip install -q pytest mypy pyyaml  # pyyaml: the YAML 1.1 reader tests/python/test_yaml11.py reads output back with
 
 echo "wheel-test: building the wheel (isolated build: scikit-build-core, pybind11 from PyPI)"
 install_wheel

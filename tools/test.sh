@@ -7,6 +7,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 export BUILD_DIR=${BUILD_DIR:-build}
+# A test run compares; it never rewrites expected files (tools/update-goldens.sh and
+# `test-patterns --update` do that on request).
+unset APPFORGE_UPDATE
 
 tools/setup.sh --deps-only || { echo "setup failed"; exit 1; }
 
@@ -39,7 +42,7 @@ stage "mutation check (3 mutants rotating by date, tools/mutants.txt)" tools/mut
 VENV_DIR="$ROOT/$BUILD_DIR-venv"
 stage "python wheel (fresh venv, pytest, stubtest)" env KEEP_VENV="$VENV_DIR" tools/python-wheel-test.sh
 stage "examples against the installed tree" env APPFORGE_VENV="$VENV_DIR" tools/examples-test.sh
-stage "sanitizers (ASan+UBSan suite, TSan threads)" tools/ci-sanitizers.sh
+stage "sanitizers (ASan+UBSan suite and CLI integration tests, TSan threads)" tools/ci-sanitizers.sh
 stage "fuzz smoke" env FUZZ_TIME="${FUZZ_TIME:-5}" tools/ci-fuzz-smoke.sh
 stage "bench smoke" env APPFORGE_VENV="$VENV_DIR" tools/ci-bench-smoke.sh "$ROOT/$BUILD_DIR"
 

@@ -172,6 +172,11 @@ ImageCheckResult RegistryImageChecker::check(const rules::ImageRef& image) const
         if (token.empty()) return {O::denied, "token service " + realm + " gave no token"};
         head.headers.emplace_back("Authorization", "Bearer " + token);
         if (std::string why = fetch_checked(head, options_, r); !why.empty()) return {O::refused, base + ": " + why};
+        // An anonymous token that grants nothing: Docker Hub (and distribution's token auth)
+        // answers a repository that does not exist this way, not with 404, and does not tell it
+        // from a private one. For an anonymous pull both mean the image cannot be pulled.
+        if (r.status == 401 && parse_www_authenticate(r.header("www-authenticate")).params["error"] == "insufficient_scope")
+            return {O::not_found, "HTTP 401 insufficient_scope for " + image.path + " (no such repository, or a private one)"};
     }
     if (r.status == 0) return {O::unreachable, base + ": " + describe_failure(r)};
     if (r.status >= 200 && r.status <= 299) return {O::found, ""};

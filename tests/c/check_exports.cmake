@@ -1,4 +1,7 @@
 # Fails when libappforge_c exports anything but the af_* functions of appforge.h.
+if(NOT NM)
+  message(FATAL_ERROR "nm not found: install binutils (tools/setup.sh); the export check cannot run without it")
+endif()
 execute_process(COMMAND ${NM} -D --defined-only ${LIB} OUTPUT_VARIABLE out RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "nm failed on ${LIB}")

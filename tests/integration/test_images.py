@@ -12,12 +12,13 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
+import sys
 import tarfile
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -38,10 +39,20 @@ def cli() -> str:
     return CLI
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class RefusingPort:
+    """A loopback port that refuses connections: bound (so nobody else gets it) but not listening.
+
+    Picking a "free" port by binding and closing a socket, then using it later, races with every
+    other process on the machine; holding the bound socket for the whole test does not.
+    """
+
+    def __enter__(self) -> str:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def __exit__(self, *exc) -> None:
+        self.sock.close()
 
 
 def http(method: str, url: str, data: bytes | None = None, headers: dict | None = None):
@@ -100,26 +111,31 @@ def registry(tmp_path_factory):
     if binary is None:
         pytest.fail("docker-registry not found: install the Debian package docker-registry (tools/setup.sh)")
     root = tmp_path_factory.mktemp("registry")
-    port = free_port()
+    # Port 0: the registry binds a free port itself and logs the one it got ("listening on
+    # 127.0.0.1:N"), so no other process can take it between choosing and binding.
     (root / "config.yml").write_text(
         "version: 0.1\n"
-        "log:\n  level: error\n  accesslog:\n    disabled: true\n"
+        "log:\n  level: info\n  accesslog:\n    disabled: true\n"
         f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n")
+        "http:\n  addr: 127.0.0.1:0\n")
     proc = subprocess.Popen([binary, "serve", str(root / "config.yml")], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, text=True)
+    log: list[str] = []
+    port = None
+    for line in proc.stderr:  # ends when the registry exits
+        log.append(line)
+        m = re.search(r'msg="listening on 127\.0\.0\.1:(\d+)"', line)
+        if m:
+            port = int(m.group(1))
+            break
+    if port is None:
+        proc.kill()
+        pytest.fail("docker-registry did not start: " + "".join(log)[-2000:])
+    # Keep draining its log so the registry never blocks on a full pipe.
+    threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if http("GET", base + "/v2/")[0] == 200:
-                break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("docker-registry did not start: " + proc.stderr.read().decode(errors="replace")[-2000:])
-        time.sleep(0.1)
+    status = http("GET", base + "/v2/")[0]
+    assert status == 200, f"docker-registry /v2/ answered HTTP {status}"
     digest = push_image(base)
     yield {"host": f"127.0.0.1:{port}", "base": base, "digest": digest}
     proc.terminate()
@@ -130,13 +146,26 @@ def registry(tmp_path_factory):
 
 
 class TokenFront:
-    """Anonymous-pull auth like Docker Hub's: 401 + Bearer challenge, a token realm, then the registry."""
+    """Anonymous pulls answered the way Docker Hub and distribution's token auth answer them.
 
-    TOKEN = "tok-anonymous-pull"
+    - a manifest HEAD without a token: 401 and `Bearer realm=...,service=...,scope=
+      "repository:<name>:pull"`;
+    - the realm (GET ?scope=&service=): 200 with `token`, `access_token` or both (the token
+      spec allows either; auth.docker.io sends both), `expires_in` and `issued_at`. A token is
+      issued for a repository that does not exist too, granting nothing, as auth.docker.io does;
+    - the HEAD again with the token: the registry's own answer for an existing repository (200,
+      or 404 for a missing tag); for a missing repository 401 with `error="insufficient_scope"`,
+      never 404: Docker Hub does not tell a missing repository from a private one.
+    A token is good only for the repository it was issued for.
+    """
 
-    def __init__(self, upstream: str):
+    SERVICE = "fake-registry"
+
+    def __init__(self, upstream: str, token_fields: tuple[str, ...] = ("token", "access_token")):
         self.upstream = upstream
+        self.token_fields = token_fields
         self.token_requests: list[dict] = []
+        self.head_statuses: list[int] = []
         front = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -154,33 +183,51 @@ class TokenFront:
                 if self.command != "HEAD":
                     self.wfile.write(body)
 
+            def _challenge(self, repo: str, error: str = ""):
+                realm = f"http://127.0.0.1:{self.server.server_address[1]}/token"
+                challenge = f'Bearer realm="{realm}",service="{front.SERVICE}",scope="repository:{repo}:pull"'
+                if error:
+                    challenge += f',error="{error}"'
+                front.head_statuses.append(401)
+                return self._reply(401, [("WWW-Authenticate", challenge), ("Content-Type", "application/json")],
+                                   b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}')
+
             def do_GET(self):
                 url = urllib.parse.urlparse(self.path)
                 if url.path == "/token":
                     q = dict(urllib.parse.parse_qsl(url.query))
                     front.token_requests.append(q)
-                    if q.get("service") != "fake-registry" or not q.get("scope", "").endswith(":pull"):
+                    m = re.fullmatch(r"repository:([a-z0-9._/-]+):pull", q.get("scope", ""))
+                    if q.get("service") != front.SERVICE or not m:
                         return self._reply(400, body=b'{"errors":[{"code":"DENIED"}]}')
-                    return self._reply(200, [("Content-Type", "application/json")],
-                                       json.dumps({"token": front.TOKEN, "expires_in": 300}).encode())
+                    token = front.token_for(m.group(1))
+                    body = {k: token for k in front.token_fields}
+                    body.update(expires_in=300, issued_at="2026-01-01T00:00:00Z")
+                    return self._reply(200, [("Content-Type", "application/json")], json.dumps(body).encode())
                 self.do_HEAD()
 
             def do_HEAD(self):
-                parts = self.path.split("/")
-                repo = "/".join(parts[2:-2]) if len(parts) > 4 else ""
-                if self.headers.get("Authorization") != "Bearer " + front.TOKEN:
-                    realm = f"http://127.0.0.1:{self.server.server_address[1]}/token"
-                    challenge = f'Bearer realm="{realm}",service="fake-registry",scope="repository:{repo}:pull"'
-                    return self._reply(401, [("WWW-Authenticate", challenge), ("Content-Type", "application/json")],
-                                       b'{"errors":[{"code":"UNAUTHORIZED"}]}')
+                m = re.fullmatch(r"/v2/(.+)/manifests/([^/]+)", urllib.parse.urlparse(self.path).path)
+                if not m:
+                    return self._reply(404)
+                repo = m.group(1)
+                if self.headers.get("Authorization") != "Bearer " + front.token_for(repo):
+                    return self._challenge(repo)
+                if http("GET", f"{front.upstream}/v2/{repo}/tags/list")[0] == 404:  # NAME_UNKNOWN
+                    return self._challenge(repo, "insufficient_scope")
                 status, headers, _ = http("HEAD", front.upstream + self.path, None,
                                           {"Accept": self.headers.get("Accept", "")})
+                front.head_statuses.append(status)
                 self._reply(status, [(k, v) for k, v in headers.items() if k.lower() == "docker-content-digest"])
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         self.host = f"127.0.0.1:{self.httpd.server_address[1]}"
+
+    @staticmethod
+    def token_for(repo: str) -> str:
+        return "tok-" + hashlib.sha256(repo.encode()).hexdigest()[:16]
 
     def stop(self):
         self.httpd.shutdown()
@@ -235,8 +282,8 @@ def test_without_the_flag_only_the_format_is_checked(registry, tmp_path):
 
 
 def test_unreachable_registry_has_its_own_diagnostic(tmp_path):
-    host = f"127.0.0.1:{free_port()}"
-    p, diags = validate(tmp_path, f"{host}/{REPO}:{TAG}", "--check-images")
+    with RefusingPort() as host:
+        p, diags = validate(tmp_path, f"{host}/{REPO}:{TAG}", "--check-images")
     assert p.returncode == 1
     assert len(diags) == 1 and diags[0]["code"] == "image.unreachable"
     assert diags[0]["message"].startswith("Container image could not be checked: registry unreachable")
@@ -244,14 +291,76 @@ def test_unreachable_registry_has_its_own_diagnostic(tmp_path):
     assert NOT_FOUND not in diags[0]["message"]
 
 
-def test_bearer_token_challenge_flow(registry, tmp_path):
-    front = TokenFront(registry["base"])
+@pytest.mark.parametrize("fields", [("token",), ("access_token",), ("token", "access_token")],
+                         ids=["token", "access_token", "both"])
+def test_bearer_token_challenge_flow(registry, tmp_path, fields):
+    front = TokenFront(registry["base"], fields)
     try:
         p, diags = validate(tmp_path, f"{front.host}/{REPO}:{TAG}", "--check-images")
         assert p.returncode == 0, p.stdout + p.stderr
-        assert front.token_requests == [{"scope": f"repository:{REPO}:pull", "service": "fake-registry"}]
+        assert diags == []
+        assert front.token_requests == [{"scope": f"repository:{REPO}:pull", "service": TokenFront.SERVICE}]
+        assert front.head_statuses == [401, 200]
         p, diags = validate(tmp_path, f"{front.host}/{REPO}:v999", "--check-images")
-        assert [d["message"] for d in diags] == [NOT_FOUND]
+        assert [(d["code"], d["message"]) for d in diags] == [("image.not_found", NOT_FOUND)]
         assert len(front.token_requests) == 2
+        assert front.head_statuses[2:] == [401, 404]
     finally:
         front.stop()
+
+
+def test_missing_repository_behind_a_token_service_is_not_found(registry, tmp_path):
+    # Docker Hub answers 401 insufficient_scope, not 404, for a repository that does not exist
+    # (a typo in the image name, the most common mistake): the user must read "not found", not
+    # "registry refused access".
+    front = TokenFront(registry["base"])
+    try:
+        p, diags = validate(tmp_path, f"{front.host}/acme/nothing-here:v1", "--check-images")
+        assert p.returncode == 1, p.stdout + p.stderr
+        assert [(d["path"], d["code"], d["message"]) for d in diags] == [
+            ("/containerImage", "image.not_found", NOT_FOUND)]
+        assert front.head_statuses == [401, 401]
+        assert len(front.token_requests) == 1
+    finally:
+        front.stop()
+
+
+def test_docker_hub_images_go_to_registry_1_with_an_https_token_realm(tmp_path):
+    # Docker Hub itself, in a private network namespace (dockerhub_standin.py): real names
+    # (registry-1.docker.io, auth.docker.io), https with a test CA, the token answer with both
+    # `token` and `access_token`, and 401 insufficient_scope for a missing repository.
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.fail("unshare not found: install util-linux (tools/setup.sh)")
+    images = {
+        "hello:v1": [],  # docker.io/library/hello
+        "docker.io/acme/tool:1.0": [],
+        "index.docker.io/library/hello:v1": [],
+        "hello:v999": [("image.not_found", NOT_FOUND)],  # 404 MANIFEST_UNKNOWN
+        "acme/nothing-here:1": [("image.not_found", NOT_FOUND)],  # 401 insufficient_scope
+    }
+    commands = []
+    for i, image in enumerate(images):
+        (tmp_path / f"r{i}").mkdir()
+        commands.append([cli(), "validate", str(request_file(tmp_path / f"r{i}", image)), "--output", "json",
+                         "--check-images"])
+    env = {k: v for k, v in os.environ.items() if k != "APPFORGE_INSECURE_REGISTRIES"}
+    work = tmp_path / "hub"
+    work.mkdir()
+    p = subprocess.run([unshare, "--map-root-user", "--mount", "--net", sys.executable,
+                        str(Path(__file__).with_name("dockerhub_standin.py")), str(work), json.dumps(commands)],
+                       capture_output=True, text=True, env=env, timeout=600)
+    assert p.returncode == 0, "the Docker Hub stand-in could not run (it needs unshare -rmn):\n" + p.stderr[-3000:]
+    out = json.loads(p.stdout)
+    for (image, expected), r in zip(images.items(), out["results"]):
+        got = [(d["code"], d["message"]) for d in json.loads(r["stdout"])]
+        assert got == expected, f"{image}: {r['stdout']} {r['stderr']}"
+        assert r["returncode"] == (1 if expected else 0), f"{image}: {r['stderr']}"
+    seen = [(q["host"], q["method"], q["path"], bool(q["auth"]), q["status"]) for q in out["requests"]]
+    token = "/token?scope=repository%3Alibrary%2Fhello%3Apull&service=registry.docker.io"
+    assert seen[:3] == [
+        ("registry-1.docker.io", "HEAD", "/v2/library/hello/manifests/v1", False, 401),
+        ("auth.docker.io", "GET", token, False, 200),
+        ("registry-1.docker.io", "HEAD", "/v2/library/hello/manifests/v1", True, 200)]
+    assert {q[0] for q in seen} == {"registry-1.docker.io", "auth.docker.io"}
+    assert ("registry-1.docker.io", "HEAD", "/v2/acme/nothing-here/manifests/1", True, 401) in seen

@@ -62,6 +62,22 @@ def test_update_rewrites_expected_files(tmp_path):
     assert (case / "expected" / "service.yaml").read_text() == after.actual["service.yaml"]
 
 
+def test_update_variable_in_the_environment_rewrites_nothing(tmp_path, monkeypatch):
+    # A test run that inherits APPFORGE_UPDATE=1 must still compare and fail, and leave the
+    # expected files as they were: only update=True rewrites them.
+    case = tmp_path / "case"
+    shutil.copytree(CASES / "storage-nas-mount", case)
+    (case / "expected" / "service.yaml").write_text("kind: Service\n")
+    before = {p.name: p.read_bytes() for p in (case / "expected").iterdir()}
+    monkeypatch.setenv("APPFORGE_UPDATE", "1")
+    with pytest.raises(AssertionError, match="service.yaml"):
+        assert_case(case, ENGINE)
+    assert {p.name: p.read_bytes() for p in (case / "expected").iterdir()} == before
+    with pytest.raises(TypeError):
+        assert_case(case, ENGINE, update=None)  # type: ignore[arg-type]
+    assert assert_case(case, ENGINE, update=True).passed
+
+
 def test_problems_are_reported_not_raised(tmp_path):
     result = run_case(tmp_path, ENGINE)
     assert not result.passed

@@ -16,7 +16,10 @@ In a pattern repository::
     def test_pattern_case(case):
         assert_case(case, ENGINE)
 
-Set ``APPFORGE_UPDATE=1`` to rewrite the expected files instead of comparing them.
+To rewrite the expected files instead of comparing them, ask for it explicitly:
+``run_case(case, engine, update=True)`` / ``assert_case(case, engine, update=True)``, or
+``appforge test-patterns CASES_DIR --update``. An environment variable never does: a test run
+that inherits one must not rewrite the checkout and pass.
 """
 
 from __future__ import annotations
@@ -98,13 +101,14 @@ def cases(directory: PathLike) -> List[Any]:
     return [pytest.param(p, id=p.relative_to(root).as_posix()) for p in found]
 
 
-def assert_case(path: PathLike, engine: Optional[Engine] = None, *, update: Optional[bool] = None) -> CaseResult:
+def assert_case(path: PathLike, engine: Optional[Engine] = None, *, update: bool = False) -> CaseResult:
     """Runs a case and raises AssertionError with the unified diffs when it fails.
 
-    ``update`` defaults to the environment variable ``APPFORGE_UPDATE=1``.
+    Only ``update=True`` rewrites ``expected/`` first; the environment is never consulted
+    (``APPFORGE_UPDATE`` in a test run's environment changes nothing).
     """
-    if update is None:
-        update = os.environ.get("APPFORGE_UPDATE") == "1"
+    if not isinstance(update, bool):
+        raise TypeError(f"update must be True or False, not {update!r}")
     result = run_case(path, engine, update=update)
     if not result.passed:
         raise AssertionError(result.report())
