@@ -183,10 +183,12 @@ def test_a_deploy_that_never_completes_times_out(komodo):
 
 
 def test_connection_refused_is_retried_then_reported():
-    with socket.socket() as s:  # a port nobody listens on
+    # Bound but never listening, and held for the whole test: nobody else can take the port, and
+    # a connect is refused (bind-and-close would let another process grab it meanwhile).
+    with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    p = deploy(f"http://127.0.0.1:{port}")
+        p = deploy(f"http://127.0.0.1:{port}")
     assert p.returncode == 2
     assert "cannot connect" in p.stderr and "after 4 attempt(s)" in p.stderr
 
