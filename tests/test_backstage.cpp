@@ -59,6 +59,12 @@ TEST_CASE("form regexes agree with the core's scanners", "[backstage]") {
         CHECK((matches(bs::patterns::dns1035_label, s) && s.size() <= 63) == rules::is_dns1035_label(s));
         CHECK((matches(bs::patterns::dns1123_label, s) && s.size() <= 63) == rules::is_dns1123_label(s));
         CHECK(matches(bs::patterns::dns1123_label, s) == rules::matches_app_name_pattern(s));
+        CHECK((matches(bs::patterns::port_name, s) && s.size() <= 15) == rules::is_port_name(s));
+    }
+    auto env_names = corpus("aZ0_.-=", 6, 3000, {"", "A", "0A", "_", ".a", "-x", "A=B", "PUID", "my.var-1"});
+    for (const auto& s : env_names) {
+        INFO(s);
+        CHECK(matches(bs::patterns::env_var_name, s) == rules::is_env_var_name(s));
     }
     auto qty = corpus("0159.+-eEmMGiKk", 6, 4000, {"", "1", "100m", "0.5", ".5", "5.", "1Gi", "1e3", "1E-2", "1e",
                                                    "+1", "-", "1Mi2", "1.2.3", "256Mi", "1ki"});
@@ -121,8 +127,17 @@ TEST_CASE("the GitOps template offers exactly the catalog's patterns", "[backsta
     CHECK(t["apiVersion"] == "scaffolder.backstage.io/v1beta3");
     CHECK(t["kind"] == "Template");
     const json& pages = t["spec"]["parameters"];
-    REQUIRE(pages.size() == 5);
+    REQUIRE(pages.size() == 6);
     const json& storage = pages[1];
+    // The container page carries the real-app fields with the core's limits and scanners' patterns.
+    const json& ctr = pages[4];
+    CHECK(ctr["title"] == "Container");
+    CHECK(ctr["properties"]["ports"]["maxItems"] == appforge::limits::max_ports);
+    CHECK(ctr["properties"]["ports"]["items"]["properties"]["name"]["pattern"] == bs::patterns::port_name);
+    CHECK(ctr["properties"]["env"]["maxItems"] == appforge::limits::max_env);
+    CHECK(ctr["properties"]["env"]["items"]["properties"]["name"]["pattern"] == bs::patterns::env_var_name);
+    CHECK(ctr["properties"]["probes"]["properties"]["startup"]["properties"]["type"]["enum"] ==
+          json({"http", "tcp", "none"}));
     json ids = json::array(), names = json::array();
     for (const auto* p : e->catalog().patterns(appforge::PatternKind::storage)) {
         ids.push_back(p->id);

@@ -128,6 +128,52 @@ json ids_where(const Catalog& c, PatternKind k, bool (*pred)(const Pattern&)) {
     return out;
 }
 
+/// What a real app needs beyond its image; the form narrows the input, the rules decide.
+json container_page() {
+    auto text = [](const char* title, const char* pattern = nullptr, std::size_t max = 4096) {
+        json f{{"type", "string"}, {"title", title}, {"maxLength", max}};
+        if (pattern) f["pattern"] = pattern;
+        return f;
+    };
+    auto strings = [&](const char* title, const char* description) {
+        return json{{"type", "array"}, {"title", title}, {"description", description},
+                    {"maxItems", limits::max_args}, {"items", text("Entry")}};
+    };
+    json port{{"type", "object"}, {"required", {"name", "port"}}};
+    port["properties"]["name"] = text("Name", patterns::port_name, 15);
+    port["properties"]["port"] = {{"type", "integer"}, {"title", "Port"}, {"minimum", 1}, {"maximum", 65535}};
+    port["properties"]["protocol"] = {{"type", "string"}, {"title", "Protocol"}, {"enum", {"TCP", "UDP", "SCTP"}},
+                                      {"default", "TCP"}};
+    json env{{"type", "object"}, {"required", {"name", "value"}}};
+    env["properties"]["name"] = text("Name", patterns::env_var_name, 256);
+    env["properties"]["value"] = text("Value");
+    json probe{{"type", "object"}, {"required", {"type"}}};
+    probe["properties"]["type"] = {{"type", "string"}, {"title", "Type"}, {"enum", {"http", "tcp", "none"}}};
+    probe["properties"]["path"] = text("HTTP path", "^/[^ ]*$", 1024);
+    probe["properties"]["port"] = text("Port name (default: the first)", patterns::port_name, 15);
+    json page{{"title", "Container"}, {"type", "object"}};
+    page["properties"]["ports"] = {{"type", "array"},
+                                   {"title", "Ports"},
+                                   {"description", "The first is the HTTP port (default: http 8080/TCP)"},
+                                   {"maxItems", limits::max_ports},
+                                   {"items", port}};
+    page["properties"]["env"] = {{"type", "array"},
+                                 {"title", "Environment"},
+                                 {"description", "Plain values only: credentials come from the secret store"},
+                                 {"maxItems", limits::max_env},
+                                 {"items", env}};
+    page["properties"]["command"] = strings("Command", "Replaces the image's entrypoint");
+    page["properties"]["args"] = strings("Arguments", "Arguments to the entrypoint");
+    json lim{{"type", "object"}, {"title", "Resource limits"}};
+    lim["properties"]["cpu"] = text("CPU", patterns::quantity, 64);
+    lim["properties"]["memory"] = text("Memory", patterns::quantity, 64);
+    page["properties"]["resourceLimits"] = lim;
+    json probes{{"type", "object"}, {"title", "Probes"}};
+    for (const char* k : {"liveness", "readiness", "startup"}) probes["properties"][k] = probe;
+    page["properties"]["probes"] = probes;
+    return page;
+}
+
 json gitops_pages(const Engine& engine) {
     const ClusterProfile& prof = engine.profile();
     const Catalog& cat = engine.catalog();
@@ -179,6 +225,7 @@ json gitops_pages(const Engine& engine) {
         backup["allOf"] = json::array({cond});
     }
     pages.push_back(backup);
+    pages.push_back(container_page());
 
     // Where the change goes.
     json repo;

@@ -30,7 +30,13 @@ template <class T>
 constexpr bool is_record =
     std::is_same_v<T, AppRequest> || std::is_same_v<T, ResourceRequests> || std::is_same_v<T, StorageConfig> ||
     std::is_same_v<T, IngressConfig> || std::is_same_v<T, BackupConfig> || std::is_same_v<T, KomodoRequest> ||
-    std::is_same_v<T, KomodoPayload> || std::is_same_v<T, ClusterProfile> || std::is_same_v<T, SecretStoreRef>;
+    std::is_same_v<T, KomodoPayload> || std::is_same_v<T, ClusterProfile> || std::is_same_v<T, SecretStoreRef> ||
+    std::is_same_v<T, PortSpec> || std::is_same_v<T, EnvVar> || std::is_same_v<T, ProbeSpec> || std::is_same_v<T, Probes>;
+
+template <class T>
+struct is_record_list : std::false_type {};
+template <class T>
+struct is_record_list<std::vector<T>> : std::bool_constant<is_record<T>> {};
 
 /// The one list of every record's JSON fields: the Reader and the Writer below both walk it, so
 /// the two directions cannot drift apart. A member's C++ type decides how it is read and
@@ -65,6 +71,27 @@ void each_field(S& s, V& v) {
         v("validationErrors", s.validationErrors);
         v("manifestValidationErrors", s.manifestValidationErrors);
         v("workloadPattern", s.workloadPattern);
+        v("resourceLimits", s.resourceLimits);
+        v("ports", s.ports);
+        v("env", s.env);
+        v("command", s.command);
+        v("args", s.args);
+        v("probes", s.probes);
+    } else if constexpr (std::is_same_v<T, PortSpec>) {
+        v("name", s.name);
+        v("port", s.port);
+        v("protocol", s.protocol);
+    } else if constexpr (std::is_same_v<T, EnvVar>) {
+        v("name", s.name);
+        v("value", s.value);
+    } else if constexpr (std::is_same_v<T, ProbeSpec>) {
+        v("type", s.type);
+        v("path", s.path);
+        v("port", s.port);
+    } else if constexpr (std::is_same_v<T, Probes>) {
+        v("liveness", s.liveness);
+        v("readiness", s.readiness);
+        v("startup", s.startup);
     } else if constexpr (std::is_same_v<T, ResourceRequests>) {
         v("cpu", s.cpu);
         v("memory", s.memory);
@@ -186,7 +213,19 @@ struct Reader {
         if (!m) return;
         if constexpr (is_optional<T>::value) {
             using V = typename T::value_type;
-            if constexpr (is_record<V>) {
+            if constexpr (is_record_list<V>::value) {
+                // A list of records: items that are not objects are skipped (the schema reported them).
+                if (!m->is_array()) return;
+                V items;
+                for (const auto& e : *m) {
+                    if (!e.is_object()) continue;
+                    typename V::value_type rec;
+                    Reader sub{e};
+                    each_field(rec, sub);
+                    items.push_back(std::move(rec));
+                }
+                out = std::move(items);
+            } else if constexpr (is_record<V>) {
                 // A present sub-object starts from a fresh record, not from whatever was there.
                 if (!m->is_object()) return;
                 V rec;
@@ -270,7 +309,16 @@ struct Writer {
 
     template <class T>
     void write_value(const char* key, const T& v) const {
-        if constexpr (is_record<T>) {
+        if constexpr (is_record_list<T>::value) {
+            json a = json::array();
+            for (const auto& e : v) {
+                json o = json::object();
+                Writer sub{o};
+                each_field(e, sub);
+                a.push_back(std::move(o));
+            }
+            j[key] = std::move(a);
+        } else if constexpr (is_record<T>) {
             group(key, [&](const Writer& sub) { each_field(v, sub); });
         } else if constexpr (std::is_same_v<T, Status>) {
             j[key] = to_string(v);

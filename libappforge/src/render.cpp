@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "appforge/document.hpp"
 #include "appforge/resources.hpp"
@@ -77,14 +78,52 @@ json build_context(const AppRequest& r, const ClusterProfile& p, const Pattern* 
     // missing from an item would resolve to the parent's key of that name).
     c["requestId"] = id;
     c["recreate"] = storage && storage->persistent;
-    c["ports"] = json::array({json{{"name", "http"}, {"port", kContainerPort}, {"protocol", "TCP"}}});
-    json resources;  // null: no resources key at all
-    if (r.resourceRequests && (r.resourceRequests->cpu || r.resourceRequests->memory)) {
-        json req{{"cpu", nullptr}, {"memory", nullptr}};
-        if (r.resourceRequests->cpu) req["cpu"] = *r.resourceRequests->cpu;
-        if (r.resourceRequests->memory) req["memory"] = *r.resourceRequests->memory;
-        resources = {{"requests", std::move(req)}};
+    json ports = json::array();
+    if (r.ports && !r.ports->empty())
+        for (const auto& ps : *r.ports)
+            ports.push_back(json{{"name", ps.name}, {"port", ps.port}, {"protocol", ps.protocol.value_or("TCP")}});
+    else
+        ports.push_back(json{{"name", "http"}, {"port", kContainerPort}, {"protocol", "TCP"}});
+    c["httpPort"] = ports[0]["name"];
+    json extra = json::array();
+    for (std::size_t i = 1; i < ports.size(); ++i) extra.push_back(ports[i]);
+    c["extraPorts"] = std::move(extra);
+    c["ports"] = std::move(ports);
+    json env = json::array();
+    if (r.env)
+        for (const auto& ev : *r.env) env.push_back(json{{"name", ev.name}, {"value", ev.value}});
+    c["hasEnv"] = !env.empty();
+    c["env"] = std::move(env);
+    for (const auto& [list, key, has] : {std::tuple{&r.command, "command", "hasCommand"}, std::tuple{&r.args, "args", "hasArgs"}}) {
+        json items = json::array();
+        if (*list)
+            for (const auto& a : **list) items.push_back(a);
+        c[has] = !items.empty();
+        c[key] = std::move(items);
     }
+    // Every probe object has all its keys, so a missing one cannot resolve to an outer name.
+    const std::pair<const std::optional<ProbeSpec>*, const char*> probes[] = {
+        {r.probes ? &r.probes->liveness : nullptr, "liveness"},
+        {r.probes ? &r.probes->readiness : nullptr, "readiness"},
+        {r.probes ? &r.probes->startup : nullptr, "startup"}};
+    for (const auto& [probe, key] : probes) {
+        json pj;  // null: no probe
+        if (probe && *probe && (*probe)->type != "none")
+            pj = {{"http", (*probe)->type == "http"},
+                  {"tcp", (*probe)->type == "tcp"},
+                  {"path", (*probe)->path ? json(*(*probe)->path) : json()},
+                  {"port", (*probe)->port.value_or(c["httpPort"].get<std::string>())}};
+        c[key] = std::move(pj);
+    }
+    auto quantities = [](const std::optional<ResourceRequests>& q) {
+        json out;  // null: no such key
+        if (q && (q->cpu || q->memory)) out = {{"cpu", q->cpu ? json(*q->cpu) : json()}, {"memory", q->memory ? json(*q->memory) : json()}};
+        return out;
+    };
+    json requests = quantities(r.resourceRequests);
+    json limits = quantities(r.resourceLimits);
+    json resources;  // null: no resources key at all
+    if (!requests.is_null() || !limits.is_null()) resources = {{"requests", std::move(requests)}, {"limits", std::move(limits)}};
     c["resources"] = std::move(resources);
     json mounts = json::array();
     if (storage) mounts.push_back(json{{"name", storage->volumeName}, {"mountPath", p.mountPath}});
@@ -219,12 +258,9 @@ Result<Bundle> render_bundle(const AppRequest& r, const ClusterProfile& p, const
                        {"kind", "Kustomization"},
                        {"resources", resources}};
     b.files.push_back(RenderedFile{"kustomization.yaml", std::move(kustomization), {}});
-    for (auto& f : b.files) {
-        f.text = to_yaml(f.object);
-        // Values built straight into objects (the Deployment) skip the template parse, which is
-        // where invalid UTF-8 is otherwise caught; YAML cannot carry it, so refuse it here.
-        if (!rules::is_valid_utf8(f.text)) fail("", "render.utf8", f.path + " would contain invalid UTF-8");
-    }
+    // Every object came through a template parse, which refuses invalid UTF-8; the kustomization
+    // holds only file names the pattern schema allows.
+    for (auto& f : b.files) f.text = to_yaml(f.object);
     if (!out.diagnostics.empty()) return out;
     out.value = std::move(b);
     return out;

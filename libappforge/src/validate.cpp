@@ -243,6 +243,109 @@ Diagnostics check_app_request(const AppRequest& r, const ClusterProfile& profile
     ResourceRequests rr = r.resourceRequests.value_or(ResourceRequests{});
     quantity(rr.cpu, "cpu");
     quantity(rr.memory, "memory");
+    if (r.resourceLimits) {
+        const ResourceRequests& rl = *r.resourceLimits;
+        if (rl.cpu && bounded(s, "/resourceLimits/cpu", "limits.cpu", *rl.cpu, "cpu", 64) && !rules::is_quantity(*rl.cpu))
+            s.error("/resourceLimits/cpu", "limits.cpu.format", "cpu limit must be a Kubernetes quantity such as 1 or 500m");
+        if (rl.memory && bounded(s, "/resourceLimits/memory", "limits.memory", *rl.memory, "memory", 64) &&
+            !rules::is_quantity(*rl.memory))
+            s.error("/resourceLimits/memory", "limits.memory.format",
+                    "memory limit must be a Kubernetes quantity such as 512Mi or 1Gi");
+    }
+
+    // Ports: the first is the HTTP port (Service port 80, the route and the default probe port).
+    std::vector<std::string> port_names{"http"};
+    if (r.ports) {
+        port_names.clear();
+        if (r.ports->empty()) s.error("/ports", "ports.empty", "ports must list at least one port (the first is the HTTP port)");
+        if (r.ports->size() > limits::max_ports)
+            s.error("/ports", "ports.count", "at most " + std::to_string(limits::max_ports) + " ports are allowed");
+        std::vector<std::string> seen_ports;
+        for (std::size_t i = 0; i < r.ports->size() && i < limits::max_ports; ++i) {
+            const PortSpec& ps = (*r.ports)[i];
+            const std::string at = "/ports/" + std::to_string(i);
+            if (bounded(s, at + "/name", "ports.name", ps.name, "port name", 64)) {
+                if (!rules::is_port_name(ps.name))
+                    s.error(at + "/name", "ports.name.format",
+                            "Port name must be an IANA service name: 1-15 lowercase letters, digits and '-', with a letter");
+                else if (std::find(port_names.begin(), port_names.end(), ps.name) != port_names.end())
+                    s.error(at + "/name", "ports.name.duplicate", "Port name '" + ps.name + "' is used twice");
+                else if (i > 0 && ps.name == "http")
+                    s.error(at + "/name", "ports.name.http",
+                            "Only the first port may be named 'http': the Service's HTTP port has that name");
+                port_names.push_back(ps.name);
+            }
+            const std::string proto = ps.protocol.value_or("TCP");
+            if (ps.port < 1 || ps.port > 65535) {
+                s.error(at + "/port", "ports.port.range", "Port must be between 1 and 65535");
+            } else {
+                std::string key = std::to_string(ps.port) + "/" + proto;
+                if (std::find(seen_ports.begin(), seen_ports.end(), key) != seen_ports.end())
+                    s.error(at + "/port", "ports.port.duplicate", "Port " + key + " is declared twice");
+                seen_ports.push_back(key);
+            }
+            if (i == 0 && proto != "TCP")
+                s.error(at + "/protocol", "ports.http.protocol", "The first port is the app's HTTP port and must be TCP");
+        }
+    }
+
+    // Environment: plain values only; a credential never travels in the request.
+    if (r.env) {
+        if (r.env->size() > limits::max_env)
+            s.error("/env", "env.count", "at most " + std::to_string(limits::max_env) + " environment variables are allowed");
+        std::vector<std::string> names;
+        for (std::size_t i = 0; i < r.env->size() && i < limits::max_env; ++i) {
+            const EnvVar& ev = (*r.env)[i];
+            const std::string at = "/env/" + std::to_string(i);
+            if (bounded(s, at + "/name", "env.name", ev.name, "environment variable name", 256)) {
+                if (!rules::is_env_var_name(ev.name))
+                    s.error(at + "/name", "env.name.format",
+                            "Environment variable name must be letters, digits, '_', '-' or '.', not starting with a digit");
+                else if (std::find(names.begin(), names.end(), ev.name) != names.end())
+                    s.error(at + "/name", "env.name.duplicate", "Environment variable '" + ev.name + "' is set twice");
+                else if (rules::is_credential_name(ev.name))
+                    s.error(at + "/value", "env.credential",
+                            "'" + ev.name + "' looks like a credential: it must come from the cluster's secret store, "
+                            "never as a literal value in the request");
+                names.push_back(ev.name);
+            }
+            bounded(s, at + "/value", "env.value", ev.value, "environment variable value");
+        }
+    }
+
+    // Command and arguments: bounded strings, no control characters.
+    if (r.command) {
+        if (r.command->size() > limits::max_args)
+            s.error("/command", "command.count", "at most " + std::to_string(limits::max_args) + " command entries are allowed");
+        for (std::size_t i = 0; i < r.command->size() && i < limits::max_args; ++i)
+            bounded(s, "/command/" + std::to_string(i), "command.item", (*r.command)[i], "command entry");
+    }
+    if (r.args) {
+        if (r.args->size() > limits::max_args)
+            s.error("/args", "args.count", "at most " + std::to_string(limits::max_args) + " args are allowed");
+        for (std::size_t i = 0; i < r.args->size() && i < limits::max_args; ++i)
+            bounded(s, "/args/" + std::to_string(i), "args.item", (*r.args)[i], "argument");
+    }
+
+    // Probes: an http probe GETs an absolute path; any probe's port is one of the app's ports.
+    if (r.probes) {
+        const std::pair<const std::optional<ProbeSpec>*, const char*> all[] = {
+            {&r.probes->liveness, "liveness"}, {&r.probes->readiness, "readiness"}, {&r.probes->startup, "startup"}};
+        for (const auto& [probe, field] : all) {
+            if (!*probe || (*probe)->type == "none") continue;
+            const ProbeSpec& pr = **probe;
+            const std::string at = std::string("/probes/") + field;
+            if (pr.type == "http" && !pr.path)
+                s.error(at + "/path", "probes.path.required", "An http probe needs a path, such as /health");
+            if (pr.type == "http" && pr.path && bounded(s, at + "/path", "probes.path", *pr.path, "probe path", 1024) &&
+                (pr.path->empty() || pr.path->front() != '/' || pr.path->find(' ') != std::string::npos))
+                s.error(at + "/path", "probes.path.format", "Probe path must be an absolute URL path such as /health");
+            if (pr.port && std::find(port_names.begin(), port_names.end(), *pr.port) == port_names.end())
+                s.error(at + "/port", "probes.port.unknown",
+                        "Probe port '" + yaml_safe_preview(pr.port->substr(0, 64)) + "' is not one of the app's ports: " +
+                            join(port_names));
+        }
+    }
 
     // Storage.
     StorageConfig sc = r.storageConfig.value_or(StorageConfig{});

@@ -2,6 +2,7 @@
 // See value_rules.hpp for what each rule protects against.
 #include "appforge/value_rules.hpp"
 
+#include <cctype>
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -95,6 +96,33 @@ bool is_dns1123_subdomain(std::string_view s) {
 
 bool is_dns1035_label(std::string_view s) {
     return s.size() <= 63 && !s.empty() && is_lower(s.front()) && dns1123_label_shape(s);
+}
+
+bool is_port_name(std::string_view s) {
+    if (s.empty() || s.size() > 15 || s.front() == '-' || s.back() == '-') return false;
+    bool letter = false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        char c = s[i];
+        if (is_lower(c)) letter = true;
+        else if (c == '-' && s[i - 1] == '-') return false;
+        else if (c != '-' && !(c >= '0' && c <= '9')) return false;
+    }
+    return letter;
+}
+
+bool is_env_var_name(std::string_view s) {
+    if (s.empty() || (s.front() >= '0' && s.front() <= '9')) return false;
+    for (char c : s)
+        if (!is_alnum(c) && c != '_' && c != '-' && c != '.') return false;
+    return true;
+}
+
+bool is_credential_name(std::string_view s) {
+    std::string up;
+    for (char c : s) up.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    for (const char* word : {"PASSWORD", "SECRET", "TOKEN", "API_KEY", "APIKEY"})
+        if (up.find(word) != std::string::npos) return true;
+    return false;
 }
 
 bool is_label_value(std::string_view s) {

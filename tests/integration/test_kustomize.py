@@ -67,3 +67,24 @@ def test_golden_builds_with_kubectl_kustomize(folder: Path) -> None:
     assert len(kinds) == len(files) - 1
     assert "Secret" not in kinds
     assert "app.kubernetes.io/managed-by: appforge" in out
+
+
+def case_dirs() -> list[Path]:
+    """The pattern-kit cases' expected bundles (real-app shapes among them), not the failing ones."""
+    return sorted(d for d in (SRC / "tests" / "patterns" / "cases").glob("*/expected")
+                  if (d / "kustomization.yaml").exists())
+
+
+def test_real_app_cases_are_there() -> None:
+    names = {d.parent.name for d in case_dirs()}
+    assert {"real-mosquitto", "real-paperless"} <= names
+
+
+@pytest.mark.parametrize("folder", case_dirs(), ids=lambda d: d.parent.name)
+def test_pattern_case_builds_with_kubectl_kustomize(folder: Path) -> None:
+    files = sorted(p.name for p in folder.iterdir())
+    r = subprocess.run([kubectl(), "kustomize", str(folder)], capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr.decode()
+    out = r.stdout.decode()
+    assert len(KIND.findall(out)) == len(files) - 1
+    assert "Secret" not in KIND.findall(out)

@@ -35,6 +35,10 @@ inline constexpr const char* image_reference =
 inline constexpr const char* nas_subpath = "^/(?!.*\\.\\.)(?!.*%2[eE])[^\\\\\\x00-\\x1f\\x7f]*$";
 /// The common shape of S3 bucket names (3-63, lowercase, digits, '.', '-'); the rest stays in C++.
 inline constexpr const char* s3_bucket = "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$";
+/// rules::is_port_name without the length (container port names, IANA_SVC_NAME).
+inline constexpr const char* port_name = "^(?!.*--)(?=.*[a-z])[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+/// rules::is_env_var_name (plain environment variable names).
+inline constexpr const char* env_var_name = "^[-._a-zA-Z][-._a-zA-Z0-9]*$";
 /// One DNS label of a host name (rules::is_hostname's labels).
 inline constexpr const char* host_label = "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?";
 }  // namespace patterns

@@ -50,6 +50,33 @@ struct BackupConfig {
     std::optional<std::string> schedule;
 };
 
+/// One container port; the first is the HTTP port the Service, the route and the probes use.
+struct PortSpec {
+    std::string name;
+    std::int64_t port = 0;
+    std::optional<std::string> protocol;  ///< TCP (default), UDP or SCTP
+};
+
+/// A plain environment variable; credentials never come as literal values.
+struct EnvVar {
+    std::string name;
+    std::string value;
+};
+
+/// One probe: an HTTP GET of a path, a TCP connect, or none; on a named port (default: the first).
+struct ProbeSpec {
+    std::string type;  ///< http, tcp or none
+    std::optional<std::string> path;
+    std::optional<std::string> port;
+};
+
+/// The container's probes; an absent one is not configured.
+struct Probes {
+    std::optional<ProbeSpec> liveness;
+    std::optional<ProbeSpec> readiness;
+    std::optional<ProbeSpec> startup;
+};
+
 /// A GitOps app request. Pattern ids are strings because the catalog is data and extensible
 /// (a user may add "ceph-rbd"); the catalog, not a C++ enum, says which ids exist.
 struct AppRequest {
@@ -64,6 +91,12 @@ struct AppRequest {
 
     std::optional<std::string> namespace_;  ///< JSON "namespace"; defaults to appName
     std::optional<ResourceRequests> resourceRequests;
+    std::optional<ResourceRequests> resourceLimits;  ///< same quantities, as limits
+    std::optional<std::vector<PortSpec>> ports;      ///< absent: one port "http" 8080/TCP
+    std::optional<std::vector<EnvVar>> env;
+    std::optional<std::vector<std::string>> command;  ///< replaces the image's entrypoint
+    std::optional<std::vector<std::string>> args;
+    std::optional<Probes> probes;
 
     std::string storagePattern;
     std::optional<StorageConfig> storageConfig;

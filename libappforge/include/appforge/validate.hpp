@@ -47,6 +47,9 @@ inline constexpr std::int64_t retentionDays_max = 3650;
 inline constexpr std::size_t dns_label_max = 63;  ///< appName, namespace
 /// Volsync's mover Job is "volsync-src-<appName>-backup": appName plus this many characters.
 inline constexpr std::size_t volsync_job_overhead = 19;  // strlen("volsync-src-") + strlen("-backup")
+inline constexpr std::size_t max_ports = 16;    // container ports of one app
+inline constexpr std::size_t max_env = 128;     // plain environment variables
+inline constexpr std::size_t max_args = 64;     // command or args entries
 }  // namespace limits
 
 /// Semantic rules for an AppRequest (run after the schema; fields the schema rejected are

@@ -30,6 +30,18 @@ bool is_dns1035_label(std::string_view s);
 /// Label values have their own grammar (mixed case, '_' and '.', may be empty); a bad one fails the whole object.
 bool is_label_value(std::string_view s);
 
+/// A container port name (Kubernetes' IANA_SVC_NAME): 1-15 lowercase letters, digits and '-',
+/// at least one letter, no '-' at either end or twice in a row.
+bool is_port_name(std::string_view s);
+
+/// An environment variable name Kubernetes accepts everywhere it is used (envFrom prefixes and
+/// shells included): a C identifier, or with '-' and '.', not starting with a digit.
+bool is_env_var_name(std::string_view s);
+
+/// True for a name that says it holds a credential (PASSWORD, SECRET, TOKEN, API_KEY in any case,
+/// with '-' read as '_'): such a value must come from the secret store, never the request.
+bool is_credential_name(std::string_view s);
+
 /// The data model's appName regex has no length limit of its own, so pattern and length are reported separately.
 bool matches_app_name_pattern(std::string_view s);
 
