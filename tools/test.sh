@@ -25,9 +25,12 @@ stage() {
   fi
 }
 
+# ccache (installed by setup) lets the mutation check's own build reuse these objects.
+LAUNCHER=()
+command -v ccache >/dev/null && LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 build() {
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAPPFORGE_BUILD_TESTS=ON \
-    -DAPPFORGE_BUILD_BENCH=ON >/dev/null &&
+    -DAPPFORGE_BUILD_BENCH=ON "${LAUNCHER[@]}" >/dev/null &&
     cmake --build "$BUILD_DIR"
 }
 stage "build" build || true
