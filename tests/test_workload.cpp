@@ -253,7 +253,9 @@ TEST_CASE("ports: names, numbers, protocol of the HTTP port", "[workload][rules]
     expect_one(with_port(1, "port", 65536), "ports.port.range", "/ports/1/port", "Port must be between 1 and 65535");
     expect_ok(with_port(1, "port", 65535));
     expect_one(with_port(1, "port", 9001), "ports.port.duplicate", "/ports/1/port", "Port 9001/TCP is declared twice");
-    expect_ok(with_port(1, "protocol", "UDP"));
+    json udp = with_port(1, "protocol", "UDP");
+    udp["probes"].erase("liveness");  // a probe on a UDP port is probes.port.protocol
+    expect_ok(udp);
     expect_one(with_port(0, "protocol", "UDP"), "ports.http.protocol", "/ports/0/protocol",
                "The first port is the app's HTTP port and must be TCP");
     expect_one(with_port(0, "protocol", "QUIC"), "schema.enum", "/ports/0/protocol",
@@ -402,4 +404,38 @@ TEST_CASE("every new free-text field is bounded: length and control characters",
                            std::string(row.what) + " must not contain control characters");
         }
     }
+}
+
+TEST_CASE("review findings: env the storage pattern sets, the Service's port 80, probes on UDP, credential spellings",
+          "[workload][rules]") {
+    json s3 = base_app();
+    s3["storagePattern"] = "s3-external";
+    s3["storageConfig"] = {{"s3Bucket", "demo-bucket"}, {"s3Region", "us-east-1"}};
+    s3["env"] = json::array({json{{"name", "S3_BUCKET"}, {"value", "other"}}});
+    expect_one(s3, "env.name.storage", "/env/0/name",
+               "Environment variable 'S3_BUCKET' is set by storage pattern 's3-external'; a second entry would override or "
+               "duplicate it");
+    s3["env"] = json::array({json{{"name", "TZ"}, {"value", "UTC"}}});
+    expect_ok(s3);
+    json alt = base_app();
+    alt["ports"] = json::array({json{{"name", "web"}, {"port", 8080}}, json{{"name", "alt"}, {"port", 80}}});
+    expect_one(alt, "ports.port.service", "/ports/1/port",
+               "Port 80/TCP is the Service's HTTP port; give this port another number");
+    alt["ports"][1]["protocol"] = "UDP";
+    expect_ok(alt);
+    json dns = base_app();
+    dns["ports"] = json::array({json{{"name", "http"}, {"port", 8080}}, json{{"name", "dns"}, {"port", 53}, {"protocol", "UDP"}}});
+    dns["probes"] = {{"liveness", {{"type", "tcp"}, {"port", "dns"}}}};
+    expect_one(dns, "probes.port.protocol", "/probes/liveness/port", "Probe port 'dns' is not TCP; probes connect over TCP");
+    for (const char* cred : {"DB_PASS", "API.KEY", "SSH_PRIVATE_KEY", "AWS_ACCESS_KEY_ID", "GOOGLE_CREDENTIALS", "PASSWD",
+                             "PASS_WORD_HINT"}) {
+        INFO(cred);
+        CHECK(appforge::rules::is_credential_name(cred));
+    }
+    for (const char* plain : {"PASSPORT_NUMBER", "COMPASS_URL", "TZ", "PUID", "BYPASS_CACHE_X"}) {
+        INFO(plain);
+        CHECK_FALSE(appforge::rules::is_credential_name(plain));
+    }
+    for (const char* bad : {".", "..", "..x"}) CHECK_FALSE(appforge::rules::is_env_var_name(bad));
+    for (const char* ok : {"a..b", ".x", "x."}) CHECK(appforge::rules::is_env_var_name(ok));
 }

@@ -662,7 +662,18 @@ Diagnostics Catalog::add(const std::string& source_name, std::string_view text) 
         return t;
     };
     if (j.contains("volume")) p->volume = compile(j["volume"].get<std::string>(), "volume", 0, false);
-    if (j.contains("env")) p->env = compile(j["env"].get<std::string>(), "env", 0, true);
+    if (j.contains("env")) {
+        p->env = compile(j["env"].get<std::string>(), "env", 0, true);
+        // The names, from the load-time rendering: a request env of the same name would be a
+        // duplicate entry (server-side apply refuses it; otherwise the later one wins).
+        if (p->env->error().empty()) {
+            auto probe = parse_documents(p->env->render(probe_context()), ParseLimits{1u << 20, 64, 200000, 1});
+            if (probe.ok() && !probe.value->empty() && probe.value->front().is_array())
+                for (const auto& e : probe.value->front())
+                    if (e.is_object() && e.contains("name") && e["name"].is_string())
+                        p->envNames.push_back(e["name"].get<std::string>());
+        }
+    }
     if (j.contains("manifests")) {
         std::size_t n = 0;
         for (const auto& m : j["manifests"])

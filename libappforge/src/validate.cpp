@@ -255,6 +255,7 @@ Diagnostics check_app_request(const AppRequest& r, const ClusterProfile& profile
 
     // Ports: the first is the HTTP port (Service port 80, the route and the default probe port).
     std::vector<std::string> port_names{"http"};
+    std::vector<std::string> udp_names;  // ports probes cannot use (kubelet probes connect over TCP)
     if (r.ports) {
         port_names.clear();
         if (r.ports->empty()) s.error("/ports", "ports.empty", "ports must list at least one port (the first is the HTTP port)");
@@ -286,6 +287,11 @@ Diagnostics check_app_request(const AppRequest& r, const ClusterProfile& profile
             }
             if (i == 0 && proto != "TCP")
                 s.error(at + "/protocol", "ports.http.protocol", "The first port is the app's HTTP port and must be TCP");
+            // Further ports keep their number on the Service, whose HTTP port is 80/TCP.
+            if (i > 0 && ps.port == 80 && proto == "TCP")
+                s.error(at + "/port", "ports.port.service",
+                        "Port 80/TCP is the Service's HTTP port; give this port another number");
+            if (proto != "TCP") udp_names.push_back(ps.name);
         }
     }
 
@@ -303,6 +309,11 @@ Diagnostics check_app_request(const AppRequest& r, const ClusterProfile& profile
                             "Environment variable name must be letters, digits, '_', '-' or '.', not starting with a digit");
                 else if (std::find(names.begin(), names.end(), ev.name) != names.end())
                     s.error(at + "/name", "env.name.duplicate", "Environment variable '" + ev.name + "' is set twice");
+                else if (storage && std::find(storage->envNames.begin(), storage->envNames.end(), ev.name) !=
+                                        storage->envNames.end())
+                    s.error(at + "/name", "env.name.storage",
+                            "Environment variable '" + ev.name + "' is set by storage pattern '" + storage->id +
+                                "'; a second entry would override or duplicate it");
                 else if (rules::is_credential_name(ev.name))
                     s.error(at + "/value", "env.credential",
                             "'" + ev.name + "' looks like a credential: it must come from the cluster's secret store, "
@@ -344,6 +355,9 @@ Diagnostics check_app_request(const AppRequest& r, const ClusterProfile& profile
                 s.error(at + "/port", "probes.port.unknown",
                         "Probe port '" + yaml_safe_preview(pr.port->substr(0, 64)) + "' is not one of the app's ports: " +
                             join(port_names));
+            else if (pr.port && std::find(udp_names.begin(), udp_names.end(), *pr.port) != udp_names.end())
+                s.error(at + "/port", "probes.port.protocol",
+                        "Probe port '" + *pr.port + "' is not TCP; probes connect over TCP");
         }
     }
 

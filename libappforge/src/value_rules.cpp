@@ -112,6 +112,7 @@ bool is_port_name(std::string_view s) {
 
 bool is_env_var_name(std::string_view s) {
     if (s.empty() || (s.front() >= '0' && s.front() <= '9')) return false;
+    if (s == "." || s.rfind("..", 0) == 0) return false;  // Kubernetes' IsEnvVarName refuses them
     for (char c : s)
         if (!is_alnum(c) && c != '_' && c != '-' && c != '.') return false;
     return true;
@@ -119,10 +120,13 @@ bool is_env_var_name(std::string_view s) {
 
 bool is_credential_name(std::string_view s) {
     std::string up;
-    for (char c : s) up.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-    for (const char* word : {"PASSWORD", "SECRET", "TOKEN", "API_KEY", "APIKEY"})
+    for (char c : s)
+        up.push_back(c == '-' || c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    for (const char* word : {"PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "ACCESS_KEY",
+                             "CREDENTIAL"})
         if (up.find(word) != std::string::npos) return true;
-    return false;
+    // "PASS" alone is too common inside words (PASSPORT, COMPASS); as a whole segment it is a password.
+    return up == "PASS" || (up.size() > 5 && up.compare(up.size() - 5, 5, "_PASS") == 0) || up.rfind("PASS_", 0) == 0;
 }
 
 bool is_label_value(std::string_view s) {

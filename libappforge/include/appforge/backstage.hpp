@@ -38,7 +38,7 @@ inline constexpr const char* s3_bucket = "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$";
 /// rules::is_port_name without the length (container port names, IANA_SVC_NAME).
 inline constexpr const char* port_name = "^(?!.*--)(?=.*[a-z])[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 /// rules::is_env_var_name (plain environment variable names).
-inline constexpr const char* env_var_name = "^[-._a-zA-Z][-._a-zA-Z0-9]*$";
+inline constexpr const char* env_var_name = "^(?!\\.$)(?!\\.\\.)[-._a-zA-Z][-._a-zA-Z0-9]*$";
 /// One DNS label of a host name (rules::is_hostname's labels).
 inline constexpr const char* host_label = "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?";
 }  // namespace patterns

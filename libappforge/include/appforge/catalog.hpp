@@ -83,6 +83,7 @@ struct Pattern {
     std::string volumeName;
     std::shared_ptr<const Template> volume;  ///< storage: one pod volume entry (YAML mapping)
     std::shared_ptr<const Template> env;     ///< storage: container env entries (YAML list)
+    std::vector<std::string> envNames;       ///< storage: the names its env sets (a request may not set them too)
     std::vector<PatternManifest> manifests;
     std::vector<PatternSlot> slots;  ///< workload: where contributed volumes and env go
     std::string source;  ///< where it was loaded from, for diagnostics

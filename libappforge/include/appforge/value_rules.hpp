@@ -34,12 +34,13 @@ bool is_label_value(std::string_view s);
 /// at least one letter, no '-' at either end or twice in a row.
 bool is_port_name(std::string_view s);
 
-/// An environment variable name Kubernetes accepts everywhere it is used (envFrom prefixes and
-/// shells included): a C identifier, or with '-' and '.', not starting with a digit.
+/// An environment variable name Kubernetes accepts (IsEnvVarName): letters, digits, '_', '-' and
+/// '.', not starting with a digit, not "." and not starting with "..".
 bool is_env_var_name(std::string_view s);
 
-/// True for a name that says it holds a credential (PASSWORD, SECRET, TOKEN, API_KEY in any case,
-/// with '-' read as '_'): such a value must come from the secret store, never the request.
+/// True for a name that says it holds a credential (PASSWORD, PASSWD, SECRET, TOKEN, API_KEY,
+/// PRIVATE_KEY, ACCESS_KEY, CREDENTIAL, or a PASS segment; any case, '-' and '.' read as '_'):
+/// such a value must come from the secret store, never the request.
 bool is_credential_name(std::string_view s);
 
 /// The data model's appName regex has no length limit of its own, so pattern and length are reported separately.
